@@ -137,6 +137,7 @@ _ABSEIL_PACKAGES = {
         "statusor": ["absl_statusor", "absl_status"],
     },
     "absl/strings": {
+        "cord": ["absl_cord"],
         "str_format": ["absl_str_format_internal"],
         "strings": ["absl_strings", "absl_strings_internal"],
     },

@@ -1,0 +1,197 @@
+// Copyright 2026 The pollio Authors.
+//
+// -----------------------------------------------------------------------------
+// File: event/event.h
+// -----------------------------------------------------------------------------
+//
+// The value types every poller speaks: what a registered fd is for
+// (`EventKind`), what it is ready for (`Events`), how readiness is reported
+// (`Trigger`), and the registration / result record (`EventObject`). Also the
+// packing of fd and kind into the 64-bit user data the kernel hands back
+// (`Encode`, `DecodeFd`, `DecodeKind`), so a wait result says whether an fd is
+// a listener or a client without a table lookup.
+//
+// Everything here is header-only, trivially copyable and constexpr where the
+// language allows.
+//
+// Example:
+//
+//   pollio::EventObject listener = pollio::EventObject::Server(listen_fd);
+//   pollio::EventObject client = pollio::EventObject::Client(conn_fd);
+//   client.events = pollio::Events::kReadable | pollio::Events::kWritable;
+//   std::cout << client;  // {fd=8 kind=client events=R|W}
+
+#ifndef POLLIO_EVENT_EVENT_H_
+#define POLLIO_EVENT_EVENT_H_
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+namespace pollio {
+
+// EventKind
+//
+// The application-defined role of a registered fd, returned with every event
+// for it. Every value 0..255 is valid: cast your own roles
+// (`static_cast<EventKind>(7)`); the two classic ones are named.
+enum class EventKind : std::uint8_t { kServer = 0, kClient = 1 };
+
+// Events
+//
+// A bitmask of readiness. As an interest (for `add` and `modify`) only
+// `kReadable` and `kWritable` mean anything and other bits are ignored;
+// results of `wait` may also carry `kHangup` (the peer closed, or shut down its
+// sending side) and `kError` (a socket error is pending, or the fd is invalid).
+enum class Events : std::uint8_t {
+  kNone = 0,
+  kReadable = 1,
+  kWritable = 2,
+  kHangup = 4,
+  kError = 8,
+};
+
+constexpr Events operator|(Events a, Events b) {
+  return static_cast<Events>(static_cast<std::uint8_t>(a) |
+                             static_cast<std::uint8_t>(b));
+}
+
+constexpr Events operator&(Events a, Events b) {
+  return static_cast<Events>(static_cast<std::uint8_t>(a) &
+                             static_cast<std::uint8_t>(b));
+}
+
+constexpr Events& operator|=(Events& a, Events b) { return a = a | b; }
+
+// Has()
+//
+// True when every bit of `bits` is set in `set` (so `Has(x, Events::kNone)` is
+// always true).
+constexpr bool Has(Events set, Events bits) { return (set & bits) == bits; }
+
+// Trigger
+//
+// How a registration reports readiness:
+//   kLevel:   in every `wait` while the fd is ready.
+//   kEdge:    once per transition to ready (drain until EAGAIN before waiting
+//             for more). Not every backend has it: poll(2) does not.
+//   kOneshot: once, then silent until `modify` re-arms it.
+enum class Trigger : std::uint8_t { kLevel, kEdge, kOneshot };
+
+// EventObject
+//
+// An fd with its kind and events. For `add` and `modify`, `events` is the
+// interest; in `wait` results it is the readiness. A result with `fd == -1`
+// was scrubbed by `del` during the current batch: skip it.
+struct EventObject {
+  int fd = -1;
+  EventKind kind = EventKind::kServer;
+  Events events = Events::kReadable;
+
+  // A listener: kind kServer, readable interest.
+  static constexpr EventObject Server(int fd) {
+    return EventObject{fd, EventKind::kServer, Events::kReadable};
+  }
+  // A connection: kind kClient, readable interest.
+  static constexpr EventObject Client(int fd) {
+    return EventObject{fd, EventKind::kClient, Events::kReadable};
+  }
+
+  friend constexpr bool operator==(const EventObject& a, const EventObject& b) {
+    return a.fd == b.fd && a.kind == b.kind && a.events == b.events;
+  }
+  friend constexpr bool operator!=(const EventObject& a, const EventObject& b) {
+    return !(a == b);
+  }
+
+  // Prints e.g. "{fd=7 kind=client events=R|W}".
+  template <typename Sink>
+  friend void AbslStringify(Sink& sink, const EventObject& ev);
+};
+
+// Human-readable names: "server", "client", or the number for other kinds;
+// "R|W|HUP|ERR" (or "none") for events; "level", "edge", "oneshot".
+inline std::string KindName(EventKind kind) {
+  switch (kind) {
+    case EventKind::kServer:
+      return "server";
+    case EventKind::kClient:
+      return "client";
+  }
+  return std::to_string(static_cast<unsigned>(kind));
+}
+
+inline std::string EventsName(Events events) {
+  if (events == Events::kNone) return "none";
+  std::string out;
+  auto append = [&](Events bit, const char* name) {
+    if (!Has(events, bit)) return;
+    if (!out.empty()) out += '|';
+    out += name;
+  };
+  append(Events::kReadable, "R");
+  append(Events::kWritable, "W");
+  append(Events::kHangup, "HUP");
+  append(Events::kError, "ERR");
+  return out;
+}
+
+inline const char* TriggerName(Trigger trigger) {
+  switch (trigger) {
+    case Trigger::kLevel:
+      return "level";
+    case Trigger::kEdge:
+      return "edge";
+    case Trigger::kOneshot:
+      return "oneshot";
+  }
+  return "invalid";
+}
+
+inline std::string ToString(const EventObject& ev) {
+  return "{fd=" + std::to_string(ev.fd) + " kind=" + KindName(ev.kind) +
+         " events=" + EventsName(ev.events) + "}";
+}
+
+template <typename Sink>
+void AbslStringify(Sink& sink, const EventObject& ev) {
+  sink.Append(ToString(ev));
+}
+
+inline std::ostream& operator<<(std::ostream& os, const EventObject& ev) {
+  return os << ToString(ev);
+}
+
+// -----------------------------------------------------------------------------
+// Kernel user-data packing (epoll_event.data.u64, kevent.udata,
+// io_uring sqe->user_data)
+// -----------------------------------------------------------------------------
+//
+// Bits 0..7 hold the kind, bits 8..39 the fd (any non-negative int), and bits
+// 40..63 are left to the backend (io_uring keeps a generation there). Decoding
+// ignores the backend bits.
+
+inline constexpr int kKindBits = 8;
+inline constexpr int kFdBits = 32;
+inline constexpr std::uint64_t kFdMask = (std::uint64_t{1} << kFdBits) - 1;
+
+// Encode()
+//
+// Precondition: fd >= 0.
+constexpr std::uint64_t Encode(int fd, EventKind kind) {
+  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(fd))
+          << kKindBits) |
+         static_cast<std::uint8_t>(kind);
+}
+
+constexpr int DecodeFd(std::uint64_t data) {
+  return static_cast<int>((data >> kKindBits) & kFdMask);
+}
+
+constexpr EventKind DecodeKind(std::uint64_t data) {
+  return static_cast<EventKind>(data & 0xff);
+}
+
+}  // namespace pollio
+
+#endif  // POLLIO_EVENT_EVENT_H_

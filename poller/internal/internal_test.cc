@@ -1,0 +1,194 @@
+// Unit tests of the shared pieces: timeout rounding, error wording, the
+// registration table with its batch, and the wake fd.
+#include <errno.h>
+#include <poll.h>
+
+#include <climits>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "gtest/gtest.h"
+#include "poller/internal/errors.h"
+#include "poller/internal/registration_table.h"
+#include "poller/internal/timeout.h"
+#include "poller/internal/wake_fd.h"
+#include "poller/poller.h"
+
+namespace pollio {
+namespace internal {
+namespace {
+
+TEST(TimeoutTest, TimespecRoundsUpAndKeepsZero) {
+  timespec storage;
+  const timespec* ts = ToTimespec(absl::ZeroDuration(), &storage);
+  ASSERT_NE(ts, nullptr);
+  EXPECT_EQ(ts->tv_sec, 0);
+  EXPECT_EQ(ts->tv_nsec, 0);
+
+  ts = ToTimespec(absl::Milliseconds(-5), &storage);
+  ASSERT_NE(ts, nullptr);
+  EXPECT_EQ(ts->tv_nsec, 0);
+
+  // A quarter nanosecond is still a wait: one whole nanosecond, not zero.
+  ts = ToTimespec(absl::Nanoseconds(1) / 4, &storage);
+  ASSERT_NE(ts, nullptr);
+  EXPECT_EQ(ts->tv_nsec, 1);
+
+  ts = ToTimespec(absl::Seconds(3) + absl::Microseconds(200), &storage);
+  ASSERT_NE(ts, nullptr);
+  EXPECT_EQ(ts->tv_sec, 3);
+  EXPECT_EQ(ts->tv_nsec, 200000);
+}
+
+TEST(TimeoutTest, TimespecForeverForInfiniteAndHuge) {
+  timespec storage;
+  EXPECT_EQ(ToTimespec(absl::InfiniteDuration(), &storage), nullptr);
+  EXPECT_EQ(ToTimespec(absl::Hours(24 * 365 * 100), &storage), nullptr);
+  EXPECT_NE(ToTimespec(absl::Hours(24 * 365), &storage), nullptr);
+  EXPECT_EQ(storage.tv_sec, 3600 * 24 * 365);
+}
+
+TEST(TimeoutTest, MillisecondsRoundUpKeepZeroAndMapHugeToForever) {
+  EXPECT_EQ(ToMilliseconds(absl::ZeroDuration()), 0);
+  EXPECT_EQ(ToMilliseconds(absl::Seconds(-1)), 0);
+  EXPECT_EQ(ToMilliseconds(absl::Microseconds(200)), 1);
+  EXPECT_EQ(ToMilliseconds(absl::Nanoseconds(1)), 1);
+  EXPECT_EQ(ToMilliseconds(absl::Milliseconds(20)), 20);
+  EXPECT_EQ(ToMilliseconds(absl::Microseconds(20001)), 21);
+  EXPECT_EQ(ToMilliseconds(absl::InfiniteDuration()), -1);
+  EXPECT_EQ(ToMilliseconds(absl::Hours(24 * 365)), -1);
+  EXPECT_EQ(ToMilliseconds(absl::Milliseconds(INT_MAX)), INT_MAX);
+}
+
+TEST(ErrorsTest, ErrnoErrorNamesCallOpAndFdAndCarriesErrno) {
+  const absl::Status status = ErrnoError(EPERM, "epoll_ctl", "ADD", 7);
+  EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(status.message(), "epoll_ctl(ADD, fd=7): Operation not permitted");
+  EXPECT_EQ(ErrnoFromStatus(status), EPERM);
+
+  const absl::Status no_fd = ErrnoError(EMFILE, "epoll_create1");
+  EXPECT_EQ(no_fd.message(), "epoll_create1(): Too many open files");
+  EXPECT_EQ(ErrnoFromStatus(no_fd), EMFILE);
+}
+
+TEST(ErrorsTest, CallErrorHasNoErrno) {
+  const absl::Status status =
+      CallError(absl::StatusCode::kNotFound, "del", 9, "fd is not registered");
+  EXPECT_EQ(status.message(), "del(fd=9): fd is not registered");
+  EXPECT_EQ(ErrnoFromStatus(status), std::nullopt);
+}
+
+TEST(ErrorsTest, CheckOptionsBounds) {
+  EXPECT_TRUE(CheckOptions("epoll", PollerOptions{1}).ok());
+  EXPECT_TRUE(
+      CheckOptions("epoll", PollerOptions{PollerOptions::kMaxEvents}).ok());
+  EXPECT_EQ(CheckOptions("epoll", PollerOptions{0}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckOptions("epoll", PollerOptions{-3}).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(CheckOptions("epoll", PollerOptions{PollerOptions::kMaxEvents + 1})
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(RegistrationTableTest, ChecksInContractOrder) {
+  RegistrationTable table(4);
+  EXPECT_EQ(table.CheckAdd(EventObject::Client(-1), Trigger::kLevel).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(table
+                .CheckAdd(EventObject{3, EventKind::kClient, Events::kHangup},
+                          Trigger::kLevel)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      table.CheckAdd(EventObject::Client(3), static_cast<Trigger>(7)).code(),
+      absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(table.CheckModify(EventObject::Client(3), Trigger::kLevel).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.CheckDel(3).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(table.CheckDel(-2).code(), absl::StatusCode::kInvalidArgument);
+
+  table.Insert(EventObject::Client(3), Trigger::kEdge);
+  EXPECT_EQ(table.CheckAdd(EventObject::Client(3), Trigger::kLevel).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(table.CheckModify(EventObject::Server(3), Trigger::kLevel).ok());
+  EXPECT_TRUE(table.CheckDel(3).ok());
+  EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(RegistrationTableTest, InsertUpdateEraseKeepState) {
+  RegistrationTable table(4);
+  table.Insert(
+      EventObject{100, EventKind::kClient, Events::kReadable | Events::kHangup},
+      Trigger::kOneshot);
+  const RegistrationTable::Entry* entry = table.Find(100);
+  ASSERT_NE(entry, nullptr);
+  EXPECT_EQ(entry->registration.interest, Events::kReadable);  // masked
+  EXPECT_EQ(entry->registration.trigger, Trigger::kOneshot);
+  EXPECT_EQ(table.Find(99), nullptr);
+  EXPECT_EQ(table.Find(1000), nullptr);
+
+  table.Update(EventObject{100, static_cast<EventKind>(9), Events::kWritable},
+               Trigger::kLevel);
+  EXPECT_EQ(entry->registration.kind, static_cast<EventKind>(9));
+  EXPECT_EQ(entry->registration.interest, Events::kWritable);
+  EXPECT_EQ(entry->registration.trigger, Trigger::kLevel);
+
+  table.Erase(100);
+  EXPECT_EQ(table.Find(100), nullptr);
+  EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(RegistrationTableTest, ReportMergesAndEraseScrubs) {
+  RegistrationTable table(4);
+  table.Insert(EventObject::Client(5), Trigger::kLevel);
+  table.Insert(EventObject::Client(6), Trigger::kLevel);
+  table.BeginBatch();
+  table.Report(5, EventKind::kClient, Events::kReadable);
+  table.Report(6, EventKind::kClient, Events::kReadable);
+  table.Report(5, EventKind::kClient, Events::kWritable);
+  ASSERT_EQ(table.batch().size(), 2u);
+  EXPECT_EQ(table.batch()[0],
+            (EventObject{5, EventKind::kClient,
+                         Events::kReadable | Events::kWritable}));
+
+  table.Erase(6);
+  EXPECT_EQ(table.batch()[1],
+            (EventObject{-1, EventKind::kServer, Events::kNone}));
+  EXPECT_EQ(table.batch()[0].fd, 5);
+
+  // A new batch forgets old positions: erasing 5 now touches nothing.
+  table.BeginBatch();
+  table.Report(7, EventKind::kClient, Events::kReadable);  // unknown fd
+  table.Erase(5);
+  ASSERT_EQ(table.batch().size(), 1u);
+  EXPECT_EQ(table.batch()[0].fd, 7);
+}
+
+TEST(RegistrationTableTest, BatchFullAtMaxEvents) {
+  RegistrationTable table(2);
+  table.BeginBatch();
+  EXPECT_FALSE(table.batch_full());
+  table.Report(1, EventKind::kClient, Events::kReadable);
+  table.Report(2, EventKind::kClient, Events::kReadable);
+  EXPECT_TRUE(table.batch_full());
+}
+
+bool Readable(int fd) {
+  pollfd entry{fd, POLLIN, 0};
+  return ::poll(&entry, 1, 0) == 1 && (entry.revents & POLLIN) != 0;
+}
+
+TEST(WakeFdTest, SignalsCoalesceAndDrainResets) {
+  absl::StatusOr<WakeFd> wake = WakeFd::Create();
+  ASSERT_TRUE(wake.ok()) << wake.status();
+  EXPECT_FALSE(Readable(wake->read_fd()));
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(wake->Signal().ok());
+  EXPECT_TRUE(Readable(wake->read_fd()));
+  wake->Drain();
+  EXPECT_FALSE(Readable(wake->read_fd()));
+}
+
+}  // namespace
+}  // namespace internal
+}  // namespace pollio

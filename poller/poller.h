@@ -1,0 +1,203 @@
+// Copyright 2026 The pollio Authors.
+//
+// -----------------------------------------------------------------------------
+// File: poller/poller.h
+// -----------------------------------------------------------------------------
+//
+// The `Poller` interface: register fds with an interest, a kind and a trigger,
+// then `wait` for a batch of readiness events that comes back in a buffer the
+// poller owns and reuses (no allocation once warm). Every backend
+// (epoll, kqueue, poll(2), io_uring) implements exactly this contract, and
+// one conformance suite (tests/conformance_test.cc) checks it on each.
+//
+// Example: an accept loop.
+//
+//   auto poller = pollio::NewOsPoller();          // poller/factory.h
+//   if (!poller.ok()) return poller.status();
+//   CHECK_OK((*poller)->add(pollio::EventObject::Server(listen_fd)));
+//   for (;;) {
+//     auto events = (*poller)->wait();
+//     if (!events.ok()) return events.status();
+//     for (const pollio::EventObject& ev : *events) {
+//       if (ev.fd < 0) continue;  // scrubbed by del() in this batch
+//       if (ev.kind == pollio::EventKind::kServer) {
+//         AcceptAll(ev.fd);       // accept4 until EAGAIN, add each Client
+//       } else {
+//         Serve(ev);              // read until EAGAIN; on EOF: del, close
+//       }
+//     }
+//   }
+//
+// Portability
+//
+//   | OS                          | OsPoller     | also available         |
+//   |-----------------------------|--------------|------------------------|
+//   | Linux                       | EpollPoller  | PollPoller             |
+//   | macOS, FreeBSD, other POSIX | PollPoller   |                        |
+//
+// What every caller must know (all backends):
+//
+//   * Readiness is a hint. A readable fd may still return EAGAIN (another
+//     reader got there first, a checksum failed): use non-blocking fds and
+//     read or write until EAGAIN, always under kEdge.
+//   * Readable and writable come merged into one entry per fd per `wait`.
+//   * `del` before `close`. Kernels track open file descriptions, not fd
+//     numbers: under epoll a closed fd with a live dup() stays registered and
+//     keeps firing under its old number. `del` of an fd you already closed
+//     still succeeds and forgets it.
+//   * Thread-safety: a Poller is used by one thread at a time. `wake()` is the
+//     one exception: any thread, or a signal handler, may call it at any time.
+//   * Lifetime: the span returned by `wait` stays valid until the next `wait`
+//     or the Poller's destruction; `del` may scrub entries in it (fd = -1,
+//     events = kNone).
+
+#ifndef POLLIO_POLLER_POLLER_H_
+#define POLLIO_POLLER_POLLER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "absl/base/attributes.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "event/event.h"
+
+namespace pollio {
+
+// Backend
+//
+// The kernel mechanism behind a Poller.
+enum class Backend : std::uint8_t { kEpoll, kKqueue, kPoll, kUring };
+
+// BackendName()
+//
+// "epoll", "kqueue", "poll" or "uring".
+std::string_view BackendName(Backend backend);
+
+// ParseBackend()
+//
+// The inverse of BackendName(), for flags. InvalidArgument for any other text.
+absl::StatusOr<Backend> ParseBackend(std::string_view name);
+
+// ErrnoFromStatus()
+//
+// The errno behind a status that a failed system call produced (for example
+// EPERM from `add` of a regular file under epoll), or nullopt for statuses
+// pollio made itself (InvalidArgument, AlreadyExists, NotFound, ...).
+std::optional<int> ErrnoFromStatus(const absl::Status& status);
+
+// The payload type URL under which ErrnoFromStatus() finds the errno.
+inline constexpr std::string_view kErrnoPayloadUrl = "pollio/errno";
+
+// Registration
+//
+// What a Poller holds for one registered fd.
+struct Registration {
+  int fd = -1;
+  EventKind kind = EventKind::kServer;
+  Events interest = Events::kReadable;
+  Trigger trigger = Trigger::kLevel;
+};
+
+// PollerOptions
+struct PollerOptions {
+  // Capacity of the reused result buffer: the most entries one `wait`
+  // returns. Valid range 1..kMaxEvents; `Create` returns InvalidArgument
+  // outside it.
+  int max_events = 1024;
+
+  static constexpr int kMaxEvents = 1 << 20;
+};
+
+// Poller
+//
+// The abstract poller. Obtain one from poller/factory.h, or create a backend
+// class directly (`EpollPoller::Create()`), which avoids the virtual call
+// when the static type is known.
+//
+// Errors, on every backend (a failed call changes nothing):
+//   InvalidArgument  fd < 0, an interest without kReadable or kWritable, or
+//                    a Trigger value outside the enum.
+//   AlreadyExists    `add` of an fd already registered.
+//   NotFound         `modify` or `del` of an fd not registered.
+//   Unimplemented    a trigger the backend cannot honour (poll: kEdge).
+//   other            the OS error, with the call and fd in the message, e.g.
+//                    "epoll_ctl(ADD, fd=7): Operation not permitted" for a
+//                    regular file under epoll.
+class Poller {
+ public:
+  virtual ~Poller() = default;
+
+  // Poller::add()
+  //
+  // Registers `ev.fd` with interest `ev.events` (kReadable, kWritable or
+  // both), kind `ev.kind` and `trigger`. The fd should be non-blocking.
+  ABSL_MUST_USE_RESULT virtual absl::Status add(
+      EventObject ev, Trigger trigger = Trigger::kLevel) = 0;
+
+  // Poller::modify()
+  //
+  // Replaces the interest, kind and trigger of a registered fd. Re-arms a
+  // kOneshot registration that fired.
+  ABSL_MUST_USE_RESULT virtual absl::Status modify(
+      EventObject ev, Trigger trigger = Trigger::kLevel) = 0;
+
+  // Poller::del()
+  //
+  // Unregisters `fd`. Entries for `fd` still waiting in the current result
+  // batch are scrubbed (fd = -1, events = kNone), so a loop that closes a
+  // client and accepts a new one on the same fd number inside one batch never
+  // acts on a stale event.
+  ABSL_MUST_USE_RESULT virtual absl::Status del(int fd) = 0;
+
+  // Poller::wait()
+  //
+  // Waits until at least one registered fd is ready, `wake()` is called, a
+  // signal interrupts the wait, or `timeout` passes; returns the ready fds,
+  // at most `max_events` of them (more are reported by later calls, none
+  // lost), one entry per fd with readable and writable merged.
+  //
+  // Returns an empty span on timeout, on `wake()` and on EINTR (never an
+  // error for a signal). Does not return before `timeout` unless something
+  // is ready, woken or interrupted: timeouts are rounded up to the OS's
+  // precision, never down, and nanosecond-precision waits are used where the
+  // OS has them. A zero or negative timeout polls without blocking;
+  // absl::InfiniteDuration() (and anything longer than the OS can express)
+  // waits forever.
+  //
+  // The span stays valid until the next `wait` or destruction. Allocates
+  // nothing once the poller is warm.
+  ABSL_MUST_USE_RESULT virtual absl::StatusOr<absl::Span<const EventObject>>
+  wait(absl::Duration timeout = absl::InfiniteDuration()) = 0;
+
+  // Poller::wait(int)
+  //
+  // The same with a timeout in milliseconds: -1 (any negative) waits
+  // forever, 0 polls without blocking.
+  ABSL_MUST_USE_RESULT absl::StatusOr<absl::Span<const EventObject>> wait(
+      int timeout_ms);
+
+  // Poller::wake()
+  //
+  // Makes the current (or, if none is in progress, the next) `wait` return
+  // promptly with an empty span. Many wakes before a `wait` coalesce into one.
+  // The one thread-safe method; also safe to call from a signal handler.
+  // The internal wake fd never shows up in results.
+  ABSL_MUST_USE_RESULT virtual absl::Status wake() = 0;
+
+  // Poller::backend()
+  virtual Backend backend() const = 0;
+
+  // Poller::size()
+  //
+  // The number of registered fds.
+  virtual std::size_t size() const = 0;
+};
+
+}  // namespace pollio
+
+#endif  // POLLIO_POLLER_POLLER_H_
