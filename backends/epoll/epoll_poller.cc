@@ -1,0 +1,175 @@
+#include "backends/epoll/epoll_poller.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "event/event.h"
+#include "poller/internal/errors.h"
+#include "poller/internal/timeout.h"
+#include "poller/internal/wake_fd.h"
+
+namespace pollio {
+namespace {
+
+// No Encode() result has every bit set (fds stop at bit 39), so this user
+// data can only be the wake eventfd's.
+constexpr std::uint64_t kWakeData = std::numeric_limits<std::uint64_t>::max();
+
+std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
+  std::uint32_t events = 0;
+  // EPOLLRDHUP only with read interest: a writer-only registration should
+  // not be woken, level-triggered and forever, by the peer's half-close.
+  if (Has(interest, Events::kReadable)) events |= EPOLLIN | EPOLLRDHUP;
+  if (Has(interest, Events::kWritable)) events |= EPOLLOUT;
+  if (trigger == Trigger::kEdge) events |= EPOLLET;
+  if (trigger == Trigger::kOneshot) events |= EPOLLONESHOT;
+  return events;
+}
+
+Events FromEpollEvents(std::uint32_t events) {
+  Events out = Events::kNone;
+  if (events & EPOLLIN) out |= Events::kReadable;
+  if (events & EPOLLOUT) out |= Events::kWritable;
+  if (events & (EPOLLHUP | EPOLLRDHUP)) out |= Events::kHangup;
+  if (events & EPOLLERR) out |= Events::kError;
+  return out;
+}
+
+// epoll_pwait2 arrived in Linux 5.11 and glibc 2.35; the wrapper returns
+// ENOSYS on older kernels, which is how Create() probes for it.
+#if defined(__GLIBC__) && \
+    (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+#define POLLIO_HAVE_EPOLL_PWAIT2 1
+#endif
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EpollPoller>> EpollPoller::Create(
+    PollerOptions options) {
+  if (absl::Status status = internal::CheckOptions("epoll", options);
+      !status.ok()) {
+    return status;
+  }
+  const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd < 0) return internal::ErrnoError(errno, "epoll_create1");
+  absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
+  if (!wake_fd.ok()) {
+    ::close(epoll_fd);
+    return wake_fd.status();
+  }
+  // The constructor is private, so std::make_unique cannot reach it.
+  std::unique_ptr<EpollPoller> poller(
+      new EpollPoller(epoll_fd, *std::move(wake_fd), options.max_events));
+
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.u64 = kWakeData;
+  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, poller->wake_fd_.read_fd(),
+                  &wake_event) != 0) {
+    return internal::ErrnoError(errno, "epoll_ctl", "ADD",
+                                poller->wake_fd_.read_fd());
+  }
+#if defined(POLLIO_HAVE_EPOLL_PWAIT2)
+  const timespec zero{0, 0};
+  poller->has_epoll_pwait2_ =
+      ::epoll_pwait2(epoll_fd, poller->kernel_events_.data(), 1, &zero,
+                     nullptr) >= 0 ||
+      errno != ENOSYS;
+#endif
+  return poller;
+}
+
+EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
+    : epoll_fd_(epoll_fd),
+      wake_fd_(std::move(wake_fd)),
+      table_(max_events),
+      kernel_events_(static_cast<std::size_t>(max_events)) {}
+
+EpollPoller::~EpollPoller() { ::close(epoll_fd_); }
+
+absl::Status EpollPoller::add(EventObject ev, Trigger trigger) {
+  if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
+    return status;
+  }
+  epoll_event event{};
+  event.events = ToEpollEvents(ev.events, trigger);
+  event.data.u64 = Encode(ev.fd, ev.kind);
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ev.fd, &event) != 0) {
+    return internal::ErrnoError(errno, "epoll_ctl", "ADD", ev.fd);
+  }
+  table_.Insert(ev, trigger);
+  return absl::OkStatus();
+}
+
+absl::Status EpollPoller::modify(EventObject ev, Trigger trigger) {
+  if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
+    return status;
+  }
+  epoll_event event{};
+  event.events = ToEpollEvents(ev.events, trigger);
+  event.data.u64 = Encode(ev.fd, ev.kind);
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, ev.fd, &event) != 0) {
+    return internal::ErrnoError(errno, "epoll_ctl", "MOD", ev.fd);
+  }
+  table_.Update(ev, trigger);
+  return absl::OkStatus();
+}
+
+absl::Status EpollPoller::del(int fd) {
+  if (absl::Status status = table_.CheckDel(fd); !status.ok()) return status;
+  // EBADF / ENOENT: the fd was closed (and perhaps reused) without del, and
+  // the kernel dropped the registration with it. Forgetting it here is the
+  // way to recover, so it is not an error.
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr) != 0 &&
+      errno != EBADF && errno != ENOENT) {
+    return internal::ErrnoError(errno, "epoll_ctl", "DEL", fd);
+  }
+  table_.Erase(fd);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Span<const EventObject>> EpollPoller::wait(
+    absl::Duration timeout) {
+  table_.BeginBatch();
+  const int capacity = static_cast<int>(kernel_events_.size());
+  int ready;
+#if defined(POLLIO_HAVE_EPOLL_PWAIT2)
+  if (has_epoll_pwait2_) {
+    timespec storage;
+    ready = ::epoll_pwait2(epoll_fd_, kernel_events_.data(), capacity,
+                           internal::ToTimespec(timeout, &storage), nullptr);
+  } else
+#endif
+  {
+    ready = ::epoll_wait(epoll_fd_, kernel_events_.data(), capacity,
+                         internal::ToMilliseconds(timeout));
+  }
+  if (ready < 0) {
+    if (errno == EINTR) return table_.batch();  // empty: a signal arrived
+    return internal::ErrnoError(errno, "epoll_wait", "", epoll_fd_);
+  }
+  for (int i = 0; i < ready; ++i) {
+    const epoll_event& event = kernel_events_[i];
+    if (event.data.u64 == kWakeData) {
+      wake_fd_.Drain();
+      continue;
+    }
+    table_.Report(DecodeFd(event.data.u64), DecodeKind(event.data.u64),
+                  FromEpollEvents(event.events));
+  }
+  return table_.batch();
+}
+
+absl::Status EpollPoller::wake() { return wake_fd_.Signal(); }
+
+}  // namespace pollio

@@ -1,0 +1,87 @@
+// Copyright 2026 The pollio Authors.
+//
+// -----------------------------------------------------------------------------
+// File: backends/epoll/epoll_poller.h
+// -----------------------------------------------------------------------------
+//
+// EpollPoller: the Poller on Linux's epoll(7), the OsPoller on Linux.
+//
+//   * Interest: EPOLLIN (with EPOLLRDHUP, so a peer's shutdown reports
+//     kHangup) and EPOLLOUT. Triggers: level; kEdge = EPOLLET;
+//     kOneshot = EPOLLONESHOT, re-armed by modify (EPOLL_CTL_MOD).
+//   * The fd and kind travel in epoll_event.data.u64 (event/event.h Encode),
+//     so results need no lookup to know a listener from a client.
+//   * Timeouts: epoll_pwait2 with nanosecond precision where the kernel has
+//     it (5.11+, probed once at Create); otherwise epoll_wait with the
+//     timeout rounded up to whole milliseconds.
+//   * wake(): an eventfd registered with the epoll set.
+//
+// Linux specifics a caller must know:
+//
+//   * epoll_ctl refuses regular files and directories with EPERM: `add`
+//     returns PermissionDenied naming the call and fd.
+//   * epoll registers open file descriptions, not fd numbers. Closing an fd
+//     whose description lives on in a dup() leaves the registration active,
+//     and it keeps reporting under the old fd number, which the caller can
+//     no longer del. Always `del` before `close`. `del` of an fd closed
+//     without del succeeds and forgets it (the kernel already dropped it).
+//
+// Not thread-safe except wake(); see poller/poller.h.
+
+#ifndef POLLIO_BACKENDS_EPOLL_EPOLL_POLLER_H_
+#define POLLIO_BACKENDS_EPOLL_EPOLL_POLLER_H_
+
+#include <sys/epoll.h>
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "event/event.h"
+#include "poller/internal/registration_table.h"
+#include "poller/internal/wake_fd.h"
+#include "poller/poller.h"
+
+namespace pollio {
+
+class EpollPoller final : public Poller {
+ public:
+  // EpollPoller::Create()
+  //
+  // InvalidArgument for out-of-range options; the OS error if epoll_create1
+  // or eventfd fails (EMFILE, ENOMEM).
+  static absl::StatusOr<std::unique_ptr<EpollPoller>> Create(
+      PollerOptions options = {});
+
+  EpollPoller(const EpollPoller&) = delete;
+  EpollPoller& operator=(const EpollPoller&) = delete;
+  ~EpollPoller() override;
+
+  absl::Status add(EventObject ev, Trigger trigger = Trigger::kLevel) override;
+  absl::Status modify(EventObject ev,
+                      Trigger trigger = Trigger::kLevel) override;
+  absl::Status del(int fd) override;
+  using Poller::wait;
+  absl::StatusOr<absl::Span<const EventObject>> wait(
+      absl::Duration timeout = absl::InfiniteDuration()) override;
+  absl::Status wake() override;
+  Backend backend() const override { return Backend::kEpoll; }
+  std::size_t size() const override { return table_.size(); }
+
+ private:
+  EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events);
+
+  int epoll_fd_;
+  internal::WakeFd wake_fd_;
+  internal::RegistrationTable table_;
+  std::vector<epoll_event> kernel_events_;  // max_events long, reused
+  bool has_epoll_pwait2_ = false;
+};
+
+}  // namespace pollio
+
+#endif  // POLLIO_BACKENDS_EPOLL_EPOLL_POLLER_H_

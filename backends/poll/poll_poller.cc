@@ -1,0 +1,174 @@
+#include "backends/poll/poll_poller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+
+#include <cstddef>
+#include <memory>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "event/event.h"
+#include "poller/internal/errors.h"
+#include "poller/internal/timeout.h"
+#include "poller/internal/wake_fd.h"
+
+namespace pollio {
+namespace {
+
+// ppoll(2): Linux, FreeBSD 11+, OpenBSD 5.4+, NetBSD 10+, DragonFly 4.6+.
+// macOS has none, and gets poll(2) with millisecond timeouts.
+#if defined(__linux__) || defined(__FreeBSD__) || defined(__OpenBSD__) || \
+    defined(__NetBSD__) || defined(__DragonFly__)
+#define POLLIO_HAVE_PPOLL 1
+#endif
+
+// POLLRDHUP (the peer shut down writing) is Linux's; elsewhere a half-close
+// shows only as readable EOF.
+#if defined(POLLRDHUP)
+constexpr short kReadHangup = POLLRDHUP;
+#else
+constexpr short kReadHangup = 0;
+#endif
+
+short ToPollEvents(Events interest) {
+  short events = 0;
+  if (Has(interest, Events::kReadable)) events |= POLLIN | kReadHangup;
+  if (Has(interest, Events::kWritable)) events |= POLLOUT;
+  return events;
+}
+
+Events FromPollEvents(short revents) {
+  Events out = Events::kNone;
+  if (revents & POLLIN) out |= Events::kReadable;
+  if (revents & POLLOUT) out |= Events::kWritable;
+  if (revents & (POLLHUP | kReadHangup)) out |= Events::kHangup;
+  if (revents & (POLLERR | POLLNVAL)) out |= Events::kError;
+  return out;
+}
+
+// A disarmed slot holds ~fd (negative, so poll(2) skips it; ~~fd == fd).
+int SlotFd(const pollfd& slot) { return slot.fd < 0 ? ~slot.fd : slot.fd; }
+
+absl::Status CheckNoEdge(const char* method, int fd, Trigger trigger) {
+  if (trigger != Trigger::kEdge) return absl::OkStatus();
+  return internal::CallError(absl::StatusCode::kUnimplemented, method, fd,
+                             "poll(2) has no edge trigger");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PollPoller>> PollPoller::Create(
+    PollerOptions options) {
+  if (absl::Status status = internal::CheckOptions("poll", options);
+      !status.ok()) {
+    return status;
+  }
+  absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
+  if (!wake_fd.ok()) return wake_fd.status();
+  // The constructor is private, so std::make_unique cannot reach it.
+  return std::unique_ptr<PollPoller>(
+      new PollPoller(*std::move(wake_fd), options.max_events));
+}
+
+PollPoller::PollPoller(internal::WakeFd wake_fd, int max_events)
+    : wake_fd_(std::move(wake_fd)), table_(max_events) {
+  pollfds_.push_back(pollfd{wake_fd_.read_fd(), POLLIN, 0});
+}
+
+absl::Status PollPoller::add(EventObject ev, Trigger trigger) {
+  if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = CheckNoEdge("add", ev.fd, trigger); !status.ok()) {
+    return status;
+  }
+  if (::fcntl(ev.fd, F_GETFD) < 0) {
+    return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
+  }
+  const std::size_t slot = pollfds_.size();
+  pollfds_.push_back(pollfd{ev.fd, ToPollEvents(ev.events), 0});
+  table_.Insert(ev, trigger).backend_slot = static_cast<std::uint32_t>(slot);
+  return absl::OkStatus();
+}
+
+absl::Status PollPoller::modify(EventObject ev, Trigger trigger) {
+  if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = CheckNoEdge("modify", ev.fd, trigger);
+      !status.ok()) {
+    return status;
+  }
+  const internal::RegistrationTable::Entry& entry = table_.Update(ev, trigger);
+  // Writing the fd back also re-arms a oneshot slot that fired.
+  pollfds_[entry.backend_slot] = pollfd{ev.fd, ToPollEvents(ev.events), 0};
+  return absl::OkStatus();
+}
+
+absl::Status PollPoller::del(int fd) {
+  if (absl::Status status = table_.CheckDel(fd); !status.ok()) return status;
+  const std::size_t slot = table_.Find(fd)->backend_slot;
+  const std::size_t last = pollfds_.size() - 1;
+  if (slot != last) {
+    pollfds_[slot] = pollfds_[last];
+    table_.Find(SlotFd(pollfds_[slot]))->backend_slot =
+        static_cast<std::uint32_t>(slot);
+  }
+  pollfds_.pop_back();
+  if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
+  table_.Erase(fd);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Span<const EventObject>> PollPoller::wait(
+    absl::Duration timeout) {
+  table_.BeginBatch();
+  const auto count = static_cast<nfds_t>(pollfds_.size());
+#if defined(POLLIO_HAVE_PPOLL)
+  timespec storage;
+  int ready = ::ppoll(pollfds_.data(), count,
+                      internal::ToTimespec(timeout, &storage), nullptr);
+#else
+  int ready = ::poll(pollfds_.data(), count, internal::ToMilliseconds(timeout));
+#endif
+  if (ready < 0) {
+    if (errno == EINTR) return table_.batch();  // empty: a signal arrived
+    return internal::ErrnoError(errno, "ppoll");
+  }
+  if (ready > 0 && pollfds_[0].revents != 0) {
+    wake_fd_.Drain();
+    --ready;
+  }
+  // Scan from where the last full batch stopped, wrapping once, and stop as
+  // soon as every ready slot has been seen.
+  const std::size_t slots = pollfds_.size() - 1;  // excluding the wake fd
+  std::size_t slot = next_scan_;
+  for (std::size_t visited = 0; ready > 0 && visited < slots; ++visited) {
+    pollfd& entry = pollfds_[slot];
+    if (entry.revents != 0) {
+      if (table_.batch_full()) {
+        next_scan_ = slot;  // the rest waits for the next call
+        break;
+      }
+      --ready;
+      const int fd = entry.fd;
+      const internal::RegistrationTable::Entry& registration = *table_.Find(fd);
+      table_.Report(fd, registration.registration.kind,
+                    FromPollEvents(entry.revents));
+      if (registration.registration.trigger == Trigger::kOneshot) {
+        entry.fd = ~fd;
+      }
+    }
+    slot = slot == slots ? 1 : slot + 1;
+  }
+  return table_.batch();
+}
+
+absl::Status PollPoller::wake() { return wake_fd_.Signal(); }
+
+}  // namespace pollio

@@ -1,0 +1,86 @@
+// Copyright 2026 The pollio Authors.
+//
+// -----------------------------------------------------------------------------
+// File: backends/poll/poll_poller.h
+// -----------------------------------------------------------------------------
+//
+// PollPoller: the Poller on poll(2), available on every POSIX system and the
+// OsPoller where neither epoll nor kqueue exists.
+//
+//   * A dense pollfd array (slot 0 is the wake fd) with an fd -> slot index
+//     in the registration table: add appends, del swaps the last slot into
+//     the hole, both O(1). Each wait is O(registered fds), as poll(2) is.
+//   * Triggers: level and oneshot. kEdge returns Unimplemented: poll(2) has
+//     no edge trigger. Oneshot disarms the slot (a negative fd, which
+//     poll(2) skips) after reporting it; modify re-arms it.
+//   * Timeouts: ppoll with nanosecond precision on Linux and the BSDs;
+//     poll with the timeout rounded up to whole milliseconds on macOS.
+//   * More ready fds than max_events: the next wait resumes the scan where
+//     this one stopped, so no fd is starved.
+//   * `add` checks the fd is open (fcntl F_GETFD) and returns EBADF's status
+//     if not, as the kernel-registering backends do. Regular files and
+//     directories are accepted: poll(2) reports them always ready (epoll
+//     refuses them).
+//   * A registered fd closed without del reports kError (POLLNVAL) in every
+//     wait, once per wait, until it is del'd.
+//   * Hangup: POLLHUP, and on Linux POLLRDHUP (the peer shut down writing),
+//     report kHangup.
+//
+// Not thread-safe except wake(); see poller/poller.h.
+
+#ifndef POLLIO_BACKENDS_POLL_POLL_POLLER_H_
+#define POLLIO_BACKENDS_POLL_POLL_POLLER_H_
+
+#include <poll.h>
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "event/event.h"
+#include "poller/internal/registration_table.h"
+#include "poller/internal/wake_fd.h"
+#include "poller/poller.h"
+
+namespace pollio {
+
+class PollPoller final : public Poller {
+ public:
+  // PollPoller::Create()
+  //
+  // InvalidArgument for out-of-range options; the OS error if the wake fd
+  // cannot be opened.
+  static absl::StatusOr<std::unique_ptr<PollPoller>> Create(
+      PollerOptions options = {});
+
+  PollPoller(const PollPoller&) = delete;
+  PollPoller& operator=(const PollPoller&) = delete;
+  ~PollPoller() override = default;
+
+  absl::Status add(EventObject ev, Trigger trigger = Trigger::kLevel) override;
+  absl::Status modify(EventObject ev,
+                      Trigger trigger = Trigger::kLevel) override;
+  absl::Status del(int fd) override;
+  using Poller::wait;
+  absl::StatusOr<absl::Span<const EventObject>> wait(
+      absl::Duration timeout = absl::InfiniteDuration()) override;
+  absl::Status wake() override;
+  Backend backend() const override { return Backend::kPoll; }
+  std::size_t size() const override { return table_.size(); }
+
+ private:
+  PollPoller(internal::WakeFd wake_fd, int max_events);
+
+  internal::WakeFd wake_fd_;
+  internal::RegistrationTable table_;  // backend_slot: index in pollfds_
+  std::vector<pollfd> pollfds_;        // [0] is the wake fd
+  std::size_t next_scan_ = 1;          // where the next result scan starts
+};
+
+}  // namespace pollio
+
+#endif  // POLLIO_BACKENDS_POLL_POLL_POLLER_H_

@@ -1,0 +1,79 @@
+#include "poller/factory.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "poller/poller.h"
+
+// POLLIO_HAVE_<BACKEND> comes from //poller:factory's select() on the
+// target OS, so this file compiles only the backends the platform has.
+#if defined(POLLIO_HAVE_EPOLL)
+#include "backends/epoll/epoll_poller.h"
+#endif
+#if defined(POLLIO_HAVE_POLL)
+#include "backends/poll/poll_poller.h"
+#endif
+
+namespace pollio {
+namespace {
+
+// Widens StatusOr<unique_ptr<Derived>> to StatusOr<unique_ptr<Poller>>.
+template <typename Derived>
+absl::StatusOr<std::unique_ptr<Poller>> Widen(
+    absl::StatusOr<std::unique_ptr<Derived>> poller) {
+  if (!poller.ok()) return poller.status();
+  return std::unique_ptr<Poller>(*std::move(poller));
+}
+
+// The native backend first, then the rest in order of preference.
+constexpr Backend kPreference[] = {Backend::kEpoll, Backend::kKqueue,
+                                   Backend::kUring, Backend::kPoll};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Poller>> NewPoller(Backend backend,
+                                                  PollerOptions options) {
+  switch (backend) {
+    case Backend::kEpoll:
+#if defined(POLLIO_HAVE_EPOLL)
+      return Widen(EpollPoller::Create(options));
+#else
+      break;
+#endif
+    case Backend::kPoll:
+#if defined(POLLIO_HAVE_POLL)
+      return Widen(PollPoller::Create(options));
+#else
+      break;
+#endif
+    case Backend::kKqueue:
+    case Backend::kUring:
+      break;
+  }
+  return absl::UnimplementedError("NewPoller: backend " +
+                                  std::string(BackendName(backend)) +
+                                  " is not compiled into this build");
+}
+
+absl::StatusOr<std::unique_ptr<Poller>> NewOsPoller(PollerOptions options) {
+#if defined(POLLIO_HAVE_EPOLL)
+  return NewPoller(Backend::kEpoll, options);
+#elif defined(POLLIO_HAVE_KQUEUE)
+  return NewPoller(Backend::kKqueue, options);
+#else
+  return NewPoller(Backend::kPoll, options);
+#endif
+}
+
+std::vector<Backend> AvailableBackends() {
+  std::vector<Backend> available;
+  for (Backend backend : kPreference) {
+    if (NewPoller(backend, PollerOptions{1}).ok()) available.push_back(backend);
+  }
+  return available;
+}
+
+}  // namespace pollio

@@ -1,0 +1,53 @@
+// Copyright 2026 The pollio Authors.
+//
+// -----------------------------------------------------------------------------
+// File: poller/factory.h
+// -----------------------------------------------------------------------------
+//
+// Run-time choice of a backend, for programs that take it from a flag or a
+// config file. The target //poller:factory links every backend the target
+// platform can build; which of those the running kernel accepts is only known
+// at run time (io_uring may be switched off), so AvailableBackends() probes.
+//
+// Example:
+//
+//   absl::StatusOr<pollio::Backend> backend = pollio::ParseBackend(flag);
+//   if (!backend.ok()) return backend.status();
+//   absl::StatusOr<std::unique_ptr<pollio::Poller>> poller =
+//       pollio::NewPoller(*backend, {.max_events = 256});
+
+#ifndef POLLIO_POLLER_FACTORY_H_
+#define POLLIO_POLLER_FACTORY_H_
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "poller/poller.h"
+
+namespace pollio {
+
+// NewPoller()
+//
+// A new poller on `backend`. Unimplemented when the backend is not compiled
+// into this build (kqueue on Linux, epoll on macOS); Unavailable when the
+// kernel refuses it; InvalidArgument for out-of-range options.
+absl::StatusOr<std::unique_ptr<Poller>> NewPoller(Backend backend,
+                                                  PollerOptions options = {});
+
+// NewOsPoller()
+//
+// A new poller on the platform's native backend: epoll on Linux, kqueue on
+// macOS and the BSDs once that backend exists, poll(2) elsewhere. The same
+// backend as poller/os_poller.h's OsPoller.
+absl::StatusOr<std::unique_ptr<Poller>> NewOsPoller(PollerOptions options = {});
+
+// AvailableBackends()
+//
+// The backends compiled in and usable on this kernel, native one first. Each
+// call probes by creating (and destroying) one poller per backend.
+std::vector<Backend> AvailableBackends();
+
+}  // namespace pollio
+
+#endif  // POLLIO_POLLER_FACTORY_H_

@@ -1,0 +1,42 @@
+// Copyright 2026 The pollio Authors.
+//
+// -----------------------------------------------------------------------------
+// File: poller/os_poller.h
+// -----------------------------------------------------------------------------
+//
+// `pollio::OsPoller`: the native backend class of the target platform, for
+// code that wants no virtual call and no run-time choice:
+//
+//   | platform                    | OsPoller                          |
+//   |-----------------------------|-----------------------------------|
+//   | Linux                       | EpollPoller                       |
+//   | macOS, the BSDs, elsewhere  | PollPoller (kqueue: see README)   |
+//
+// The Bazel target //poller:os_poller links the same backend through a
+// select() on @platforms//os:*, so the #if below and the BUILD file agree.
+//
+// Example:
+//
+//   absl::StatusOr<std::unique_ptr<pollio::OsPoller>> poller =
+//       pollio::OsPoller::Create();
+
+#ifndef POLLIO_POLLER_OS_POLLER_H_
+#define POLLIO_POLLER_OS_POLLER_H_
+
+#if defined(__linux__)
+#include "backends/epoll/epoll_poller.h"
+#else
+#include "backends/poll/poll_poller.h"
+#endif
+
+namespace pollio {
+
+#if defined(__linux__)
+using OsPoller = EpollPoller;
+#else
+using OsPoller = PollPoller;
+#endif
+
+}  // namespace pollio
+
+#endif  // POLLIO_POLLER_OS_POLLER_H_
