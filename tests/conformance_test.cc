@@ -1,0 +1,623 @@
+// The contract of poller/poller.h, checked once on every backend.
+//
+// Instantiated over all four Backend values: a backend that is not compiled
+// into this build, or that the kernel refuses, is skipped with the reason
+// printed, never silently dropped.
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "event/event.h"
+#include "gtest/gtest.h"
+#include "poller/factory.h"
+#include "poller/poller.h"
+#include "tests/test_util.h"
+
+namespace pollio {
+namespace {
+
+using ::pollio::testing::Drain;
+using ::pollio::testing::ExpectEvents;
+using ::pollio::testing::ExpectNoEvents;
+using ::pollio::testing::MakeSocketPair;
+using ::pollio::testing::SocketPair;
+using ::pollio::testing::Stopwatch;
+using ::pollio::testing::UniqueFd;
+using ::pollio::testing::WaitEvents;
+using ::pollio::testing::WriteBytes;
+
+constexpr Events kRW = Events::kReadable | Events::kWritable;
+
+class ConformanceTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    poller_ = Make(PollerOptions{});
+    if (poller_ == nullptr && !skip_reason_.empty())
+      GTEST_SKIP() << skip_reason_;
+    ASSERT_NE(poller_, nullptr);
+  }
+
+  // A new poller on the backend under test; null (with skip_reason_ set
+  // when the backend is missing here) if it cannot be made.
+  std::unique_ptr<Poller> Make(PollerOptions options) {
+    absl::StatusOr<std::unique_ptr<Poller>> poller =
+        NewPoller(GetParam(), options);
+    if (poller.status().code() == absl::StatusCode::kUnimplemented ||
+        poller.status().code() == absl::StatusCode::kUnavailable) {
+      skip_reason_ = "backend " + std::string(BackendName(GetParam())) +
+                     " skipped: " + poller.status().ToString();
+      return nullptr;
+    }
+    EXPECT_TRUE(poller.ok()) << poller.status();
+    return poller.ok() ? *std::move(poller) : nullptr;
+  }
+
+  bool HasEdge() const { return GetParam() != Backend::kPoll; }
+
+  Poller& poller() { return *poller_; }
+  std::unique_ptr<Poller> poller_;
+  std::string skip_reason_;
+};
+
+TEST_P(ConformanceTest, ReportsItsBackend) {
+  EXPECT_EQ(poller().backend(), GetParam());
+  EXPECT_EQ(poller().size(), 0u);
+}
+
+TEST_P(ConformanceTest, ReadableAfterWriteAndNotAfterDrain) {
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  EXPECT_EQ(poller().size(), 1u);
+  ExpectNoEvents(poller());
+
+  ASSERT_TRUE(WriteBytes(pair.right.get(), 3));
+  ExpectEvents(poller(), {EventObject::Client(pair.left.get())});
+  // Level: still reported while data is left.
+  ExpectEvents(poller(), {EventObject::Client(pair.left.get())});
+
+  EXPECT_EQ(Drain(pair.left.get()), 3);
+  ExpectNoEvents(poller());
+}
+
+TEST_P(ConformanceTest, WritableOnAFreshSocket) {
+  SocketPair pair = MakeSocketPair();
+  const EventObject writer{pair.left.get(), EventKind::kClient,
+                           Events::kWritable};
+  ASSERT_TRUE(poller().add(writer).ok());
+  ExpectEvents(poller(), {writer});
+}
+
+TEST_P(ConformanceTest, ReadAndWriteInterestMergeIntoOneEntry) {
+  SocketPair pair = MakeSocketPair();
+  const EventObject both{pair.left.get(), EventKind::kClient, kRW};
+  ASSERT_TRUE(poller().add(both).ok());
+  ExpectEvents(poller(), {EventObject{pair.left.get(), EventKind::kClient,
+                                      Events::kWritable}});
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ExpectEvents(poller(), {both});
+}
+
+TEST_P(ConformanceTest, EdgeFiresOncePerNewData) {
+  SocketPair pair = MakeSocketPair();
+  const EventObject client = EventObject::Client(pair.left.get());
+  const absl::Status added = poller().add(client, Trigger::kEdge);
+  if (!HasEdge()) {
+    EXPECT_EQ(added.code(), absl::StatusCode::kUnimplemented) << added;
+    EXPECT_EQ(poller().size(), 0u);
+    return;
+  }
+  ASSERT_TRUE(added.ok()) << added;
+  ExpectNoEvents(poller());
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ExpectEvents(poller(), {client});
+  ExpectNoEvents(poller());  // still readable, but no new edge
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ExpectEvents(poller(), {client});
+  ExpectNoEvents(poller());
+}
+
+TEST_P(ConformanceTest, OneshotFiresOnceUntilModifyRearms) {
+  SocketPair pair = MakeSocketPair();
+  const EventObject client = EventObject::Client(pair.left.get());
+  ASSERT_TRUE(poller().add(client, Trigger::kOneshot).ok());
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ExpectEvents(poller(), {client});
+  ExpectNoEvents(poller());
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ExpectNoEvents(poller());
+  EXPECT_EQ(poller().size(), 1u);  // disarmed, still registered
+
+  ASSERT_TRUE(poller().modify(client, Trigger::kOneshot).ok());
+  ExpectEvents(poller(), {client});
+  ExpectNoEvents(poller());
+}
+
+TEST_P(ConformanceTest, ModifyChangesInterestKindAndTrigger) {
+  SocketPair pair = MakeSocketPair();
+  const int fd = pair.left.get();
+  ASSERT_TRUE(poller().add(EventObject::Server(fd)).ok());
+  ExpectNoEvents(poller());
+
+  const EventObject writer{fd, static_cast<EventKind>(42), Events::kWritable};
+  ASSERT_TRUE(poller().modify(writer).ok());
+  ExpectEvents(poller(), {writer});
+
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ASSERT_TRUE(poller().modify(EventObject::Client(fd)).ok());
+  ExpectEvents(poller(), {EventObject::Client(fd)});
+
+  ASSERT_TRUE(poller().modify(EventObject::Client(fd), Trigger::kOneshot).ok());
+  ExpectEvents(poller(), {EventObject::Client(fd)});
+  ExpectNoEvents(poller());
+  ASSERT_TRUE(poller().modify(EventObject::Client(fd), Trigger::kLevel).ok());
+  ExpectEvents(poller(), {EventObject::Client(fd)});
+  ExpectEvents(poller(), {EventObject::Client(fd)});
+  EXPECT_EQ(poller().size(), 1u);
+}
+
+TEST_P(ConformanceTest, DelStopsEvents) {
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ExpectEvents(poller(), {EventObject::Client(pair.left.get())});
+  ASSERT_TRUE(poller().del(pair.left.get()).ok());
+  EXPECT_EQ(poller().size(), 0u);
+  ExpectNoEvents(poller());
+  // And it can be added again.
+  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  ExpectEvents(poller(), {EventObject::Client(pair.left.get())});
+}
+
+// Every error of the contract, each leaving the poller exactly as it was:
+// the same size, and the one live registration still reporting as before.
+TEST_P(ConformanceTest, BadInputGetsItsStatusAndChangesNothing) {
+  SocketPair live = MakeSocketPair();
+  const EventObject live_client = EventObject::Client(live.left.get());
+  ASSERT_TRUE(poller().add(live_client).ok());
+  ASSERT_TRUE(WriteBytes(live.right.get()));
+  SocketPair spare = MakeSocketPair();
+  UniqueFd closed(::dup(spare.left.get()));
+  const int closed_fd = closed.get();
+  closed.Reset();
+
+  auto expect_unchanged = [&](const absl::Status& status, absl::StatusCode code,
+                              const char* what) {
+    EXPECT_EQ(status.code(), code) << what << ": " << status;
+    EXPECT_FALSE(status.message().empty()) << what;
+    EXPECT_EQ(poller().size(), 1u) << what;
+    ExpectEvents(poller(), {live_client});
+  };
+
+  expect_unchanged(poller().add(EventObject::Client(-1)),
+                   absl::StatusCode::kInvalidArgument, "add(-1)");
+  expect_unchanged(poller().add(EventObject{spare.left.get(),
+                                            EventKind::kClient, Events::kNone}),
+                   absl::StatusCode::kInvalidArgument,
+                   "add with empty interest");
+  expect_unchanged(
+      poller().add(EventObject{spare.left.get(), EventKind::kClient,
+                               Events::kHangup | Events::kError}),
+      absl::StatusCode::kInvalidArgument, "add with only output bits");
+  expect_unchanged(poller().add(EventObject::Client(spare.left.get()),
+                                static_cast<Trigger>(9)),
+                   absl::StatusCode::kInvalidArgument,
+                   "add with a bad trigger");
+  expect_unchanged(poller().add(EventObject::Server(live.left.get())),
+                   absl::StatusCode::kAlreadyExists, "add twice");
+  expect_unchanged(poller().modify(EventObject::Client(spare.left.get())),
+                   absl::StatusCode::kNotFound, "modify unregistered");
+  expect_unchanged(poller().modify(EventObject{
+                       live.left.get(), EventKind::kServer, Events::kNone}),
+                   absl::StatusCode::kInvalidArgument,
+                   "modify to empty interest");
+  expect_unchanged(poller().modify(EventObject::Client(-5)),
+                   absl::StatusCode::kInvalidArgument, "modify(-5)");
+  expect_unchanged(poller().del(spare.left.get()), absl::StatusCode::kNotFound,
+                   "del unregistered");
+  expect_unchanged(poller().del(-1), absl::StatusCode::kInvalidArgument,
+                   "del(-1)");
+
+  const absl::Status closed_status =
+      poller().add(EventObject::Client(closed_fd));
+  EXPECT_EQ(ErrnoFromStatus(closed_status), EBADF) << closed_status;
+  expect_unchanged(closed_status, absl::StatusCode::kFailedPrecondition,
+                   "add of a closed fd");
+
+  if (!HasEdge()) {
+    expect_unchanged(
+        poller().add(EventObject::Client(spare.left.get()), Trigger::kEdge),
+        absl::StatusCode::kUnimplemented, "add with edge on poll");
+    expect_unchanged(poller().modify(live_client, Trigger::kEdge),
+                     absl::StatusCode::kUnimplemented,
+                     "modify to edge on poll");
+  }
+}
+
+TEST_P(ConformanceTest, OsErrorsNameTheCallAndFd) {
+  // A regular file: epoll refuses it with EPERM; poll(2) accepts it (always
+  // ready), which is this backend's documented difference.
+  char path[] = "/tmp/pollio_regular_XXXXXX";
+  UniqueFd file(::mkstemp(path));
+  ASSERT_GE(file.get(), 0);
+  ::unlink(path);
+  const absl::Status status = poller().add(EventObject::Client(file.get()));
+  if (GetParam() == Backend::kEpoll) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kPermissionDenied) << status;
+    EXPECT_EQ(ErrnoFromStatus(status), EPERM);
+    EXPECT_NE(status.message().find("fd=" + std::to_string(file.get())),
+              absl::string_view::npos)
+        << status;
+    EXPECT_EQ(poller().size(), 0u);
+  } else if (GetParam() == Backend::kPoll) {
+    EXPECT_TRUE(status.ok()) << status;
+    ExpectEvents(poller(), {EventObject::Client(file.get())});
+  }
+}
+
+TEST_P(ConformanceTest, EveryKindRoundTripsThroughARealWait) {
+  std::vector<SocketPair> pairs;
+  std::vector<EventObject> expected;
+  for (int k = 0; k <= 255; ++k) {
+    pairs.push_back(MakeSocketPair());
+    const EventObject ev{pairs.back().left.get(), static_cast<EventKind>(k),
+                         Events::kReadable};
+    ASSERT_TRUE(poller().add(ev).ok()) << k;
+    ASSERT_TRUE(WriteBytes(pairs.back().right.get()));
+    expected.push_back(ev);
+  }
+  ExpectEvents(poller(), expected);
+}
+
+TEST_P(ConformanceTest, LargeFdRoundTrips) {
+  const int limit = ::pollio::testing::RaiseFdLimit();
+  SocketPair pair = MakeSocketPair();
+  const int large = limit - 1;
+  ASSERT_EQ(::dup2(pair.left.get(), large), large) << std::strerror(errno);
+  UniqueFd large_fd(large);
+  const EventObject ev{large, static_cast<EventKind>(200), kRW};
+  ASSERT_TRUE(poller().add(ev).ok());
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ExpectEvents(poller(), {ev});
+  ASSERT_TRUE(poller().del(large).ok());
+}
+
+TEST_P(ConformanceTest, PeerCloseGivesHangupWithReadable) {
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  pair.right.Reset();
+  const std::vector<EventObject> events = WaitEvents(poller());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].fd, pair.left.get());
+  EXPECT_TRUE(Has(events[0].events, Events::kHangup | Events::kReadable))
+      << events[0];
+}
+
+TEST_P(ConformanceTest, PeerShutdownOfWritingGivesHangup) {
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  ASSERT_EQ(::shutdown(pair.right.get(), SHUT_WR), 0);
+  const std::vector<EventObject> events = WaitEvents(poller());
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(Has(events[0].events, Events::kHangup | Events::kReadable))
+      << events[0];
+}
+
+TEST_P(ConformanceTest, RefusedConnectGivesError) {
+  // A port with no listener: take one from a listener, then close it.
+  int port;
+  {
+    ::pollio::testing::Listener listener =
+        ::pollio::testing::MakeLoopbackListener();
+    port = listener.port;
+  }
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  const int rc = ::connect(fd.get(), reinterpret_cast<sockaddr*>(&address),
+                           sizeof(address));
+  ASSERT_TRUE(rc == 0 || errno == EINPROGRESS || errno == ECONNREFUSED);
+  ASSERT_TRUE(
+      poller()
+          .add(EventObject{fd.get(), EventKind::kClient, Events::kWritable})
+          .ok());
+  const std::vector<EventObject> events =
+      WaitEvents(poller(), absl::Seconds(5));
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(Has(events[0].events, Events::kError)) << events[0];
+}
+
+TEST_P(ConformanceTest, ListenerBecomesReadableOnConnect) {
+  ::pollio::testing::Listener listener =
+      ::pollio::testing::MakeLoopbackListener();
+  ASSERT_TRUE(poller().add(EventObject::Server(listener.fd.get())).ok());
+  ExpectNoEvents(poller());
+  UniqueFd client = ::pollio::testing::ConnectLoopback(listener.port);
+  ExpectEvents(poller(), {EventObject::Server(listener.fd.get())},
+               absl::Seconds(5));
+}
+
+// Level-triggered fds beyond max_events: successive waits deliver all of
+// them, none twice, and none is starved while the others stay ready.
+TEST_P(ConformanceTest, MoreReadyThanMaxEventsAllDeliveredOverWaits) {
+  std::unique_ptr<Poller> small = Make(PollerOptions{8});
+  ASSERT_NE(small, nullptr);
+  constexpr int kPairs = 50;
+  std::vector<SocketPair> pairs;
+  for (int i = 0; i < kPairs; ++i) {
+    pairs.push_back(MakeSocketPair());
+    ASSERT_TRUE(small->add(EventObject::Client(pairs.back().left.get())).ok());
+    ASSERT_TRUE(WriteBytes(pairs.back().right.get()));
+  }
+  // Nothing drained: each wait must still move on to fds not yet seen.
+  std::set<int> seen;
+  for (int round = 0; round < (kPairs + 7) / 8; ++round) {
+    std::vector<EventObject> events = WaitEvents(*small);
+    EXPECT_LE(events.size(), 8u);
+    std::set<int> this_wait;
+    for (const EventObject& ev : events) {
+      EXPECT_TRUE(this_wait.insert(ev.fd).second) << "twice in one wait";
+      seen.insert(ev.fd);
+    }
+  }
+  EXPECT_EQ(seen.size(), static_cast<std::size_t>(kPairs));
+
+  // Drained as reported: every fd exactly once over all waits.
+  std::multiset<int> delivered;
+  for (int round = 0; round < 20 && delivered.size() < kPairs; ++round) {
+    for (const EventObject& ev : WaitEvents(*small)) {
+      delivered.insert(ev.fd);
+      Drain(ev.fd);
+    }
+  }
+  EXPECT_EQ(delivered.size(), static_cast<std::size_t>(kPairs));
+  for (const SocketPair& pair : pairs) {
+    EXPECT_EQ(delivered.count(pair.left.get()), 1u) << pair.left.get();
+  }
+  ExpectNoEvents(*small);
+}
+
+TEST_P(ConformanceTest, ManyRegisteredFewActiveAllReported) {
+  ::pollio::testing::RaiseFdLimit();
+  constexpr int kPairs = 5000;  // 10,000 fds, inside the 20,000 hard limit
+  std::vector<SocketPair> pairs;
+  pairs.reserve(kPairs);
+  for (int i = 0; i < kPairs; ++i) {
+    pairs.push_back(MakeSocketPair());
+    ASSERT_GE(pairs.back().left.get(), 0) << "pair " << i;
+    ASSERT_TRUE(
+        poller().add(EventObject::Client(pairs.back().left.get())).ok());
+  }
+  EXPECT_EQ(poller().size(), static_cast<std::size_t>(kPairs));
+  std::mt19937 random(20261122);
+  std::vector<int> indices(kPairs);
+  for (int i = 0; i < kPairs; ++i) indices[i] = i;
+  std::shuffle(indices.begin(), indices.end(), random);
+  std::vector<EventObject> expected;
+  for (int i = 0; i < 100; ++i) {
+    const SocketPair& pair = pairs[indices[i]];
+    ASSERT_TRUE(WriteBytes(pair.right.get()));
+    expected.push_back(EventObject::Client(pair.left.get()));
+  }
+  ExpectEvents(poller(), expected);
+}
+
+TEST_P(ConformanceTest, DelInsideABatchScrubsPendingEntries) {
+  SocketPair first = MakeSocketPair();
+  SocketPair second = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(first.left.get())).ok());
+  ASSERT_TRUE(poller().add(EventObject::Client(second.left.get())).ok());
+  ASSERT_TRUE(WriteBytes(first.right.get()));
+  ASSERT_TRUE(WriteBytes(second.right.get()));
+  absl::StatusOr<absl::Span<const EventObject>> events = poller().wait(0);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  // Close the later one, as a server loop would on an error from the
+  // earlier one, and reuse its fd number for a fresh socket.
+  const int later = (*events)[1].fd;
+  const int earlier = (*events)[0].fd;
+  ASSERT_TRUE(poller().del(later).ok());
+  EXPECT_EQ((*events)[1], (EventObject{-1, EventKind::kServer, Events::kNone}));
+  EXPECT_EQ((*events)[0], EventObject::Client(earlier));
+  SocketPair& owner = later == first.left.get() ? first : second;
+  owner.left.Reset();
+  SocketPair reuse = MakeSocketPair();  // likely takes `later`'s number
+  ASSERT_TRUE(poller().add(EventObject::Server(reuse.left.get())).ok());
+  EXPECT_EQ((*events)[1].fd, -1);
+}
+
+TEST_P(ConformanceTest, WaitZeroReturnsAtOnce) {
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  Stopwatch stopwatch;
+  ExpectNoEvents(poller());
+  absl::StatusOr<absl::Span<const EventObject>> events = poller().wait(0);
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(events->empty());
+  EXPECT_LT(stopwatch.Elapsed(), absl::Seconds(1));  // generous
+}
+
+TEST_P(ConformanceTest, TimeoutIsNotCutShort) {
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  for (absl::Duration timeout :
+       {absl::Milliseconds(20), absl::Microseconds(200)}) {
+    Stopwatch stopwatch;
+    absl::StatusOr<absl::Span<const EventObject>> events =
+        poller().wait(timeout);
+    const absl::Duration elapsed = stopwatch.Elapsed();
+    ASSERT_TRUE(events.ok());
+    EXPECT_TRUE(events->empty());
+    EXPECT_GE(elapsed, timeout);
+  }
+  Stopwatch stopwatch;
+  ASSERT_TRUE(poller().wait(20).ok());  // the int milliseconds overload
+  EXPECT_GE(stopwatch.Elapsed(), absl::Milliseconds(20));
+}
+
+// Makes a wait that would otherwise hang end with an event after a deadline,
+// so a broken wake() fails the test instead of stalling it.
+class Watchdog {
+ public:
+  Watchdog(Poller& poller, absl::Duration deadline) : pair_(MakeSocketPair()) {
+    EXPECT_TRUE(poller.add(EventObject::Client(pair_.left.get())).ok());
+    thread_ = std::thread([this, deadline] {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (!done_cv_.wait_for(lock, absl::ToChronoMilliseconds(deadline),
+                             [this] { return done_; })) {
+        WriteBytes(pair_.right.get());
+      }
+    });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
+    thread_.join();
+  }
+  int fd() const { return pair_.left.get(); }
+
+ private:
+  SocketPair pair_;
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+TEST_P(ConformanceTest, WakeFromAnotherThreadEndsAnInfiniteWait) {
+  Watchdog watchdog(poller(), absl::Seconds(10));
+  std::atomic<std::int64_t> woken_at_ns{0};
+  std::thread waker([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    woken_at_ns = absl::GetCurrentTimeNanos();
+    EXPECT_TRUE(poller().wake().ok());
+  });
+  absl::StatusOr<absl::Span<const EventObject>> events = poller().wait();
+  const std::int64_t returned_at_ns = absl::GetCurrentTimeNanos();
+  waker.join();
+  ASSERT_TRUE(events.ok()) << events.status();
+  EXPECT_TRUE(events->empty()) << "the watchdog fired: wake() did not work";
+  EXPECT_LT(returned_at_ns - woken_at_ns.load(), 100'000'000);  // 100 ms
+}
+
+TEST_P(ConformanceTest, WakeBeforeWaitMakesTheNextWaitReturnAtOnce) {
+  Watchdog watchdog(poller(), absl::Seconds(10));
+  ASSERT_TRUE(poller().wake().ok());
+  Stopwatch stopwatch;
+  absl::StatusOr<absl::Span<const EventObject>> events = poller().wait();
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(events->empty());
+  EXPECT_LT(stopwatch.Elapsed(), absl::Seconds(1));
+}
+
+TEST_P(ConformanceTest, ManyWakesCoalesceIntoOne) {
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(poller().wake().ok());
+  absl::StatusOr<absl::Span<const EventObject>> events =
+      poller().wait(absl::Seconds(5));
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(events->empty());
+  // The second wait sees no leftover wake: it runs to its timeout.
+  Stopwatch stopwatch;
+  ASSERT_TRUE(poller().wait(absl::Milliseconds(30)).ok());
+  EXPECT_GE(stopwatch.Elapsed(), absl::Milliseconds(30));
+}
+
+std::atomic<int> signals_handled{0};
+void CountSignal(int) { signals_handled.fetch_add(1); }
+
+TEST_P(ConformanceTest, SignalDuringWaitIsOkNeverAnError) {
+  struct sigaction action {};
+  action.sa_handler = CountSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: the wait sees EINTR
+  struct sigaction previous {};
+  ASSERT_EQ(::sigaction(SIGUSR1, &action, &previous), 0);
+  SocketPair idle = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(idle.left.get())).ok());
+
+  signals_handled = 0;
+  std::atomic<bool> returned{false};
+  const pthread_t waiter = ::pthread_self();
+  std::thread sender([&] {
+    // Keep signalling until the wait has returned (a signal that lands
+    // before the wait starts is simply handled), bounded at 10 s.
+    for (int i = 0; i < 1000 && !returned.load(); ++i) {
+      ::pthread_kill(waiter, SIGUSR1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  Stopwatch stopwatch;
+  absl::StatusOr<absl::Span<const EventObject>> events =
+      poller().wait(absl::Seconds(30));
+  returned = true;
+  sender.join();
+  ::sigaction(SIGUSR1, &previous, nullptr);
+
+  ASSERT_TRUE(events.ok()) << events.status();
+  EXPECT_TRUE(events->empty());
+  EXPECT_GT(signals_handled.load(), 0);
+  EXPECT_LT(stopwatch.Elapsed(), absl::Seconds(15));  // ended by the signal
+}
+
+TEST_P(ConformanceTest, WakeFdNeverShowsUpInResults) {
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ASSERT_TRUE(poller().wake().ok());
+  std::vector<EventObject> all;
+  for (int i = 0; i < 3; ++i) {
+    for (const EventObject& ev : WaitEvents(poller())) all.push_back(ev);
+  }
+  for (const EventObject& ev : all) {
+    EXPECT_EQ(ev, EventObject::Client(pair.left.get()));
+  }
+}
+
+TEST_P(ConformanceTest, DelOfAClosedFdForgetsIt) {
+  SocketPair pair = MakeSocketPair();
+  const int fd = pair.left.get();
+  ASSERT_TRUE(poller().add(EventObject::Client(fd)).ok());
+  pair.left.Reset();  // closed without del: a caller mistake to recover from
+  EXPECT_TRUE(poller().del(fd).ok());
+  EXPECT_EQ(poller().size(), 0u);
+  ExpectNoEvents(poller());
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConformanceTest,
+                         ::testing::Values(Backend::kEpoll, Backend::kKqueue,
+                                           Backend::kPoll, Backend::kUring),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return ::pollio::testing::BackendParamName(
+                               info.param);
+                         });
+
+}  // namespace
+}  // namespace pollio
