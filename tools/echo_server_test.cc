@@ -1,0 +1,221 @@
+// Starts tools/echo_server on each available backend and talks to it over
+// loopback: concurrent ping-pong clients with random chunk sizes, and bulk
+// clients that push a megabyte while reading it back on another thread (so
+// the server's partial-write path runs). Every echoed byte is checked.
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "poller/factory.h"
+#include "poller/poller.h"
+#include "tests/test_util.h"
+
+namespace pollio {
+namespace {
+
+using ::pollio::testing::ConnectLoopback;
+using ::pollio::testing::UniqueFd;
+
+// The server process, stopped with SIGTERM on destruction.
+class ServerProcess {
+ public:
+  explicit ServerProcess(Backend backend) {
+    int out[2];
+    if (::pipe(out) != 0) return;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], STDOUT_FILENO);
+      ::close(out[0]);
+      ::close(out[1]);
+      const std::string flag = "--backend=" + std::string(BackendName(backend));
+      ::execl("tools/echo_server", "echo_server", flag.c_str(), "--port=0",
+              static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    stdout_.Reset(out[0]);
+    port_ = ReadPort();
+  }
+
+  ~ServerProcess() {
+    if (pid_ > 0 && !stopped_) Stop();
+  }
+
+  int port() const { return port_; }
+
+  // SIGTERM, then the exit status (-1 if it did not exit within 10 s).
+  int Stop() {
+    stopped_ = true;
+    ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 1000; ++i) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+    return -1;
+  }
+
+ private:
+  // Reads "echo_server listening on 127.0.0.1:PORT backend=NAME".
+  int ReadPort() {
+    std::string line;
+    for (int i = 0; i < 100 && line.find('\n') == std::string::npos; ++i) {
+      pollfd entry{stdout_.get(), POLLIN, 0};
+      if (::poll(&entry, 1, 100) <= 0) continue;
+      char buffer[256];
+      const ssize_t got = ::read(stdout_.get(), buffer, sizeof(buffer));
+      if (got <= 0) break;
+      line.append(buffer, static_cast<std::size_t>(got));
+    }
+    const std::size_t colon = line.rfind(':');
+    if (line.find("listening on 127.0.0.1:") == std::string::npos ||
+        colon == std::string::npos) {
+      ADD_FAILURE() << "no listening line from echo_server: " << line;
+      return 0;
+    }
+    return std::atoi(line.c_str() + colon + 1);
+  }
+
+  pid_t pid_ = -1;
+  bool stopped_ = false;
+  UniqueFd stdout_;
+  int port_ = 0;
+};
+
+void SetTimeouts(int fd) {
+  timeval timeout{10, 0};  // bounds every blocking call of a client
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+}
+
+bool SendAll(int fd, const char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t sent = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (sent <= 0) return false;
+    data += sent;
+    size -= static_cast<std::size_t>(sent);
+  }
+  return true;
+}
+
+bool ReceiveAll(int fd, char* data, std::size_t size) {
+  while (size > 0) {
+    const ssize_t got = ::recv(fd, data, size, 0);
+    if (got <= 0) return false;
+    data += got;
+    size -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+std::string RandomBytes(std::mt19937& random, std::size_t size) {
+  std::string bytes(size, '\0');
+  for (char& byte : bytes) byte = static_cast<char>(random());
+  return bytes;
+}
+
+// Sends random chunks and reads each back; returns mismatching bytes, or -1
+// on an I/O failure.
+long PingPong(int port, unsigned seed) {
+  UniqueFd fd = ConnectLoopback(port);
+  SetTimeouts(fd.get());
+  std::mt19937 random(seed);
+  long mismatches = 0;
+  for (int round = 0; round < 100; ++round) {
+    const std::string sent = RandomBytes(random, 1 + random() % 8192);
+    std::string received(sent.size(), '\0');
+    if (!SendAll(fd.get(), sent.data(), sent.size()) ||
+        !ReceiveAll(fd.get(), received.data(), received.size())) {
+      return -1;
+    }
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+      mismatches += sent[i] != received[i];
+    }
+  }
+  return mismatches;
+}
+
+// Pushes 1 MiB while another thread reads it back; returns mismatching
+// bytes, or -1 on an I/O failure.
+long Bulk(int port, unsigned seed) {
+  UniqueFd fd = ConnectLoopback(port);
+  SetTimeouts(fd.get());
+  std::mt19937 random(seed);
+  const std::string sent = RandomBytes(random, 1 << 20);
+  std::string received(sent.size(), '\0');
+  bool received_ok = false;
+  std::thread reader([&] {
+    received_ok = ReceiveAll(fd.get(), received.data(), received.size());
+  });
+  const bool sent_ok = SendAll(fd.get(), sent.data(), sent.size());
+  reader.join();
+  if (!sent_ok || !received_ok) return -1;
+  long mismatches = 0;
+  for (std::size_t i = 0; i < sent.size(); ++i) {
+    mismatches += sent[i] != received[i];
+  }
+  return mismatches;
+}
+
+class EchoServerTest : public ::testing::TestWithParam<Backend> {};
+
+TEST_P(EchoServerTest, EchoesEveryByteToConcurrentClients) {
+  const std::vector<Backend> available = AvailableBackends();
+  if (std::find(available.begin(), available.end(), GetParam()) ==
+      available.end()) {
+    GTEST_SKIP() << "backend " << BackendName(GetParam())
+                 << " is not available in this build or kernel";
+  }
+  ServerProcess server(GetParam());
+  ASSERT_GT(server.port(), 0);
+
+  constexpr int kPingPongClients = 16;
+  constexpr int kBulkClients = 4;
+  std::vector<long> results(kPingPongClients + kBulkClients, -2);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kPingPongClients; ++i) {
+    clients.emplace_back(
+        [&, i] { results[i] = PingPong(server.port(), 1000 + i); });
+  }
+  for (int i = 0; i < kBulkClients; ++i) {
+    clients.emplace_back([&, i] {
+      results[kPingPongClients + i] = Bulk(server.port(), 2000 + i);
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    EXPECT_EQ(results[i], 0)
+        << "client " << i << (results[i] < 0 ? " failed I/O" : " corrupt");
+  }
+  EXPECT_EQ(server.Stop(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, EchoServerTest,
+                         ::testing::Values(Backend::kEpoll, Backend::kKqueue,
+                                           Backend::kPoll, Backend::kUring),
+                         [](const ::testing::TestParamInfo<Backend>& info) {
+                           return ::pollio::testing::BackendParamName(
+                               info.param);
+                         });
+
+}  // namespace
+}  // namespace pollio
