@@ -16,6 +16,9 @@
 #if defined(POLLIO_HAVE_POLL)
 #include "backends/poll/poll_poller.h"
 #endif
+#if defined(POLLIO_HAVE_URING)
+#include "backends/uring/uring_poller.h"
+#endif
 
 namespace pollio {
 namespace {
@@ -49,8 +52,13 @@ absl::StatusOr<std::unique_ptr<Poller>> NewPoller(Backend backend,
 #else
       break;
 #endif
-    case Backend::kKqueue:
     case Backend::kUring:
+#if defined(POLLIO_HAVE_URING)
+      return Widen(UringPoller::Create(options));
+#else
+      break;
+#endif
+    case Backend::kKqueue:
       break;
   }
   return absl::UnimplementedError("NewPoller: backend " +

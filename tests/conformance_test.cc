@@ -19,6 +19,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -462,22 +463,36 @@ TEST_P(ConformanceTest, WaitZeroReturnsAtOnce) {
   EXPECT_LT(stopwatch.Elapsed(), absl::Seconds(1));  // generous
 }
 
+// Timing floors are measured on a thread of their own, with a poller made,
+// used and destroyed there. Closing an io_uring (an earlier uring test on the
+// main thread) makes the kernel interrupt each thread that used it once,
+// ending a wait early with EINTR: allowed by the contract, but not what these
+// tests measure. And a UringPoller belongs to the thread that first waits.
+void OnFreshThread(const std::function<void()>& body) {
+  std::thread thread(body);
+  thread.join();
+}
+
 TEST_P(ConformanceTest, TimeoutIsNotCutShort) {
-  SocketPair pair = MakeSocketPair();
-  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
-  for (absl::Duration timeout :
-       {absl::Milliseconds(20), absl::Microseconds(200)}) {
+  OnFreshThread([&] {
+    std::unique_ptr<Poller> poller = Make(PollerOptions{});
+    ASSERT_NE(poller, nullptr);
+    SocketPair pair = MakeSocketPair();
+    ASSERT_TRUE(poller->add(EventObject::Client(pair.left.get())).ok());
+    for (absl::Duration timeout :
+         {absl::Milliseconds(20), absl::Microseconds(200)}) {
+      Stopwatch stopwatch;
+      absl::StatusOr<absl::Span<const EventObject>> events =
+          poller->wait(timeout);
+      const absl::Duration elapsed = stopwatch.Elapsed();
+      ASSERT_TRUE(events.ok()) << events.status();
+      EXPECT_TRUE(events->empty());
+      EXPECT_GE(elapsed, timeout);
+    }
     Stopwatch stopwatch;
-    absl::StatusOr<absl::Span<const EventObject>> events =
-        poller().wait(timeout);
-    const absl::Duration elapsed = stopwatch.Elapsed();
-    ASSERT_TRUE(events.ok());
-    EXPECT_TRUE(events->empty());
-    EXPECT_GE(elapsed, timeout);
-  }
-  Stopwatch stopwatch;
-  ASSERT_TRUE(poller().wait(20).ok());  // the int milliseconds overload
-  EXPECT_GE(stopwatch.Elapsed(), absl::Milliseconds(20));
+    EXPECT_TRUE(poller->wait(20).ok());  // the int milliseconds overload
+    EXPECT_GE(stopwatch.Elapsed(), absl::Milliseconds(20));
+  });
 }
 
 // Makes a wait that would otherwise hang end with an event after a deadline,
@@ -539,15 +554,21 @@ TEST_P(ConformanceTest, WakeBeforeWaitMakesTheNextWaitReturnAtOnce) {
 }
 
 TEST_P(ConformanceTest, ManyWakesCoalesceIntoOne) {
-  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(poller().wake().ok());
-  absl::StatusOr<absl::Span<const EventObject>> events =
-      poller().wait(absl::Seconds(5));
-  ASSERT_TRUE(events.ok());
-  EXPECT_TRUE(events->empty());
-  // The second wait sees no leftover wake: it runs to its timeout.
-  Stopwatch stopwatch;
-  ASSERT_TRUE(poller().wait(absl::Milliseconds(30)).ok());
-  EXPECT_GE(stopwatch.Elapsed(), absl::Milliseconds(30));
+  OnFreshThread([&] {
+    std::unique_ptr<Poller> poller = Make(PollerOptions{});
+    ASSERT_NE(poller, nullptr);
+    for (int i = 0; i < 1000; ++i) ASSERT_TRUE(poller->wake().ok());
+    absl::StatusOr<absl::Span<const EventObject>> events =
+        poller->wait(absl::Seconds(5));
+    ASSERT_TRUE(events.ok());
+    EXPECT_TRUE(events->empty());
+    // The second wait sees no leftover wake: it runs to its timeout.
+    Stopwatch stopwatch;
+    events = poller->wait(absl::Milliseconds(30));
+    ASSERT_TRUE(events.ok());
+    EXPECT_TRUE(events->empty());
+    EXPECT_GE(stopwatch.Elapsed(), absl::Milliseconds(30));
+  });
 }
 
 std::atomic<int> signals_handled{0};

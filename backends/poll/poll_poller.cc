@@ -14,6 +14,7 @@
 #include "absl/types/span.h"
 #include "event/event.h"
 #include "poller/internal/errors.h"
+#include "poller/internal/poll_events.h"
 #include "poller/internal/timeout.h"
 #include "poller/internal/wake_fd.h"
 
@@ -26,30 +27,6 @@ namespace {
     defined(__NetBSD__) || defined(__DragonFly__)
 #define POLLIO_HAVE_PPOLL 1
 #endif
-
-// POLLRDHUP (the peer shut down writing) is Linux's; elsewhere a half-close
-// shows only as readable EOF.
-#if defined(POLLRDHUP)
-constexpr short kReadHangup = POLLRDHUP;
-#else
-constexpr short kReadHangup = 0;
-#endif
-
-short ToPollEvents(Events interest) {
-  short events = 0;
-  if (Has(interest, Events::kReadable)) events |= POLLIN | kReadHangup;
-  if (Has(interest, Events::kWritable)) events |= POLLOUT;
-  return events;
-}
-
-Events FromPollEvents(short revents) {
-  Events out = Events::kNone;
-  if (revents & POLLIN) out |= Events::kReadable;
-  if (revents & POLLOUT) out |= Events::kWritable;
-  if (revents & (POLLHUP | kReadHangup)) out |= Events::kHangup;
-  if (revents & (POLLERR | POLLNVAL)) out |= Events::kError;
-  return out;
-}
 
 // A disarmed slot holds ~fd (negative, so poll(2) skips it; ~~fd == fd).
 int SlotFd(const pollfd& slot) { return slot.fd < 0 ? ~slot.fd : slot.fd; }
@@ -91,7 +68,8 @@ absl::Status PollPoller::add(EventObject ev, Trigger trigger) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
   const std::size_t slot = pollfds_.size();
-  pollfds_.push_back(pollfd{ev.fd, ToPollEvents(ev.events), 0});
+  pollfds_.push_back(
+      pollfd{ev.fd, static_cast<short>(internal::ToPollMask(ev.events)), 0});
   table_.Insert(ev, trigger).backend_slot = static_cast<std::uint32_t>(slot);
   return absl::OkStatus();
 }
@@ -106,7 +84,8 @@ absl::Status PollPoller::modify(EventObject ev, Trigger trigger) {
   }
   const internal::RegistrationTable::Entry& entry = table_.Update(ev, trigger);
   // Writing the fd back also re-arms a oneshot slot that fired.
-  pollfds_[entry.backend_slot] = pollfd{ev.fd, ToPollEvents(ev.events), 0};
+  pollfds_[entry.backend_slot] =
+      pollfd{ev.fd, static_cast<short>(internal::ToPollMask(ev.events)), 0};
   return absl::OkStatus();
 }
 
@@ -158,8 +137,9 @@ absl::StatusOr<absl::Span<const EventObject>> PollPoller::wait(
       --ready;
       const int fd = entry.fd;
       const internal::RegistrationTable::Entry& registration = *table_.Find(fd);
-      table_.Report(fd, registration.registration.kind,
-                    FromPollEvents(entry.revents));
+      table_.Report(
+          fd, registration.registration.kind,
+          internal::FromPollMask(static_cast<unsigned short>(entry.revents)));
       if (registration.registration.trigger == Trigger::kOneshot) {
         entry.fd = ~fd;
       }

@@ -134,9 +134,13 @@ TEST(RegistrationTableTest, InsertUpdateEraseKeepState) {
   EXPECT_EQ(entry->registration.interest, Events::kWritable);
   EXPECT_EQ(entry->registration.trigger, Trigger::kLevel);
 
+  table.Find(100)->generation = 41;
   table.Erase(100);
   EXPECT_EQ(table.Find(100), nullptr);
   EXPECT_EQ(table.size(), 0u);
+  // The generation outlives the registration, for the next one to advance.
+  EXPECT_EQ(table.Insert(EventObject::Client(100), Trigger::kLevel).generation,
+            41u);
 }
 
 TEST(RegistrationTableTest, ReportMergesAndEraseScrubs) {

@@ -80,7 +80,9 @@ RegistrationTable::Entry& RegistrationTable::Insert(const EventObject& ev,
     entries_.resize(std::max(index + 1, entries_.size() * 2));
   }
   Entry& entry = entries_[index];
+  const std::uint32_t generation = entry.generation;
   entry = Entry{};
+  entry.generation = generation;
   entry.registered = true;
   entry.registration = Registration{
       ev.fd, ev.kind, ev.events & (Events::kReadable | Events::kWritable),
@@ -105,7 +107,9 @@ void RegistrationTable::Erase(int fd) {
     batch_[entry.batch_index] =
         EventObject{-1, EventKind::kServer, Events::kNone};
   }
+  const std::uint32_t generation = entry.generation;
   entry = Entry{};
+  entry.generation = generation;
   --size_;
 }
 

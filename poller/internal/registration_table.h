@@ -36,7 +36,9 @@ class RegistrationTable {
     Registration registration;
     bool registered = false;
     // Backend-owned fields: poll keeps the index of the fd's pollfd here,
-    // io_uring the generation of its current poll request.
+    // io_uring its request state. `generation` survives del and re-add of
+    // the same fd number, so a backend can tell a late completion of the old
+    // registration from one of the new (the io_uring ABA problem).
     std::uint32_t backend_slot = 0;
     std::uint32_t generation = 0;
     // The fd's position in the result batch, meaningful only while
@@ -100,6 +102,14 @@ class RegistrationTable {
   }
 
   bool batch_full() const { return batch_size_ == batch_.size(); }
+
+  // Whether Report(fd, ...) has room: the batch has space, or fd already has
+  // an entry to merge into.
+  bool CanReport(int fd) const {
+    if (!batch_full()) return true;
+    const Entry* entry = Find(fd);
+    return entry != nullptr && entry->batch_epoch == epoch_;
+  }
 
   // Adds readiness for `fd` to the batch, merging into its entry if it has
   // one already. Precondition: !batch_full() unless `fd` is already in the

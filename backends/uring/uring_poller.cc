@@ -1,0 +1,395 @@
+#include "backends/uring/uring_poller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "event/event.h"
+#include "poller/internal/errors.h"
+#include "poller/internal/poll_events.h"
+#include "poller/internal/timeout.h"
+#include "poller/internal/wake_fd.h"
+
+namespace pollio {
+namespace {
+
+// User data: Encode(fd, kind) in bits 0..39, the fd's generation above.
+constexpr int kGenerationShift = kKindBits + kFdBits;
+constexpr std::uint32_t kGenerationMask = (1u << (64 - kGenerationShift)) - 1;
+
+// Control requests. Their fd bits are all ones, which no Encode() of a
+// non-negative fd produces; liburing's own timeout marker
+// (LIBURING_UDATA_TIMEOUT, all ones) is a third such value.
+constexpr std::uint64_t kWakeData = ~std::uint64_t{1};
+constexpr std::uint64_t kRemovalData = ~std::uint64_t{2};
+
+// Entry::backend_slot: a poll request of the current generation is queued
+// or armed in the kernel.
+constexpr std::uint32_t kInFlight = 1;
+
+std::uint64_t UserData(int fd, EventKind kind, std::uint32_t generation) {
+  return Encode(fd, kind) |
+         (static_cast<std::uint64_t>(generation & kGenerationMask)
+          << kGenerationShift);
+}
+
+std::uint32_t GenerationOf(std::uint64_t data) {
+  return static_cast<std::uint32_t>(data >> kGenerationShift);
+}
+
+// Set-up flags, best first; each step down is for an older kernel (EINVAL).
+//   DEFER_TASKRUN (6.1) runs completion work only inside our own
+//   io_uring_enter. Without it the kernel flags the thread with
+//   TIF_NOTIFY_SIGNAL, which makes that thread's other blocking calls, an
+//   epoll_wait for one, return EINTR. It needs SINGLE_ISSUER; R_DISABLED
+//   makes the owner the first thread that submits, not the creator.
+//   SUBMIT_ALL (5.18) keeps one bad entry from stopping a batch;
+//   COOP_TASKRUN (5.19) at least spares the interrupts.
+//   TASKRUN_FLAG makes the kernel say (IORING_SQ_TASKRUN) when completion
+//   work is still pending: recent kernels run only ~20 deferred items per
+//   io_uring_enter, and wait() goes back for the rest while it has room.
+constexpr unsigned kSetupFlags[] = {
+    IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+        IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG |
+        IORING_SETUP_R_DISABLED,
+    IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+    IORING_SETUP_CQSIZE,
+};
+
+// Bounds the extra io_uring_enter calls one wait makes for pending work.
+constexpr int kMaxTaskRunRounds = 64;
+
+// Control request that cancels everything, at destruction.
+constexpr std::uint64_t kCancelAllData = ~std::uint64_t{3};
+
+absl::Status SetupError(int error_number) {
+  if (error_number == ENOSYS) {
+    return absl::UnavailableError(
+        "io_uring_setup: ENOSYS: the kernel was built without io_uring");
+  }
+  if (error_number == EPERM || error_number == EACCES) {
+    std::string disabled = "unknown";
+    std::ifstream sysctl("/proc/sys/kernel/io_uring_disabled");
+    if (sysctl) std::getline(sysctl, disabled);
+    return absl::UnavailableError(absl::StrCat(
+        "io_uring_setup: ", std::strerror(error_number),
+        ": io_uring is switched off (kernel.io_uring_disabled=", disabled,
+        ") or blocked by a seccomp filter"));
+  }
+  return internal::ErrnoError(error_number, "io_uring_queue_init_params");
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
+    PollerOptions options) {
+  return Create(options, RingOptions{});
+}
+
+absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
+    PollerOptions options, RingOptions ring_options) {
+  if (absl::Status status = internal::CheckOptions("uring", options);
+      !status.ok()) {
+    return status;
+  }
+  absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
+  if (!wake_fd.ok()) return wake_fd.status();
+  // The constructor is private, so std::make_unique cannot reach it.
+  std::unique_ptr<UringPoller> poller(
+      new UringPoller(*std::move(wake_fd), options.max_events));
+
+  io_uring_params params{};
+  int result = -EINVAL;
+  for (unsigned flags : kSetupFlags) {
+    params = io_uring_params{};
+    params.flags = flags;
+    params.cq_entries = ring_options.completion_entries;
+    result = ring_options.setup(ring_options.submission_entries, &poller->ring_,
+                                &params);
+    if (result != -EINVAL) break;
+  }
+  if (result < 0) return SetupError(-result);
+  poller->ring_ready_ = true;
+  poller->ring_disabled_ = (params.flags & IORING_SETUP_R_DISABLED) != 0;
+  if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
+    return absl::UnavailableError(
+        "io_uring: the kernel lacks IORING_FEAT_EXT_ARG (Linux 5.11+), "
+        "needed for timed waits in one system call");
+  }
+  poller->QueueWakePoll();
+  return poller;
+}
+
+UringPoller::UringPoller(internal::WakeFd wake_fd, int max_events)
+    : wake_fd_(std::move(wake_fd)), table_(max_events) {}
+
+UringPoller::~UringPoller() {
+  if (!ring_ready_) return;
+  if (!ring_disabled_) CancelAndReapAll();
+  io_uring_queue_exit(&ring_);
+}
+
+void UringPoller::CancelAndReapAll() {
+  // Requests still armed at io_uring_queue_exit are cancelled by the
+  // kernel's exit work, which hands their completion to this thread as task
+  // work, and that makes the thread's next epoll_wait fail with EINTR. So
+  // cancel them here and reap every completion first.
+  if (io_uring_sq_space_left(&ring_) == 0 && io_uring_submit(&ring_) < 0) {
+    return;
+  }
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  if (sqe == nullptr) return;
+  io_uring_prep_cancel64(sqe, 0,
+                         IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY);
+  io_uring_sqe_set_data64(sqe, kCancelAllData);
+  bool cancel_done = false;
+  // Outstanding: our polls and removals, the wake poll, the cancel itself.
+  for (int round = 0; round < 100 && !(cancel_done && live_requests_ == 0 &&
+                                       !wake_poll_armed_);
+       ++round) {
+    __kernel_timespec timeout{0, 10'000'000};
+    io_uring_cqe* first = nullptr;
+    io_uring_submit_and_wait_timeout(&ring_, &first, 1, &timeout, nullptr);
+    unsigned head;
+    unsigned consumed = 0;
+    io_uring_cqe* cqe;
+    io_uring_for_each_cqe(&ring_, head, cqe) {
+      ++consumed;
+      const std::uint64_t data = io_uring_cqe_get_data64(cqe);
+      if (data == kCancelAllData) {
+        cancel_done = true;
+      } else if (data == kWakeData) {
+        wake_poll_armed_ = false;
+      } else if (data == kRemovalData ||
+                 (data != LIBURING_UDATA_TIMEOUT &&
+                  (cqe->flags & IORING_CQE_F_MORE) == 0)) {
+        --live_requests_;
+      }
+    }
+    io_uring_cq_advance(&ring_, consumed);
+  }
+}
+
+absl::Status UringPoller::EnableRing(std::string_view method, int fd) {
+  if (!ring_disabled_) return absl::OkStatus();
+  // Debian's liburing 2.3 declares io_uring_enable_rings but does not
+  // export it, so this is the system call it would make.
+  if (::syscall(__NR_io_uring_register, ring_.ring_fd,
+                IORING_REGISTER_ENABLE_RINGS, nullptr, 0) != 0) {
+    return internal::ErrnoError(errno, "io_uring_register", "ENABLE_RINGS", fd);
+  }
+  ring_disabled_ = false;
+  return absl::OkStatus();
+}
+
+absl::Status UringPoller::ReserveSubmissions(unsigned count,
+                                             std::string_view method, int fd) {
+  if (io_uring_sq_space_left(&ring_) >= count) return absl::OkStatus();
+  // Full: hand the queue to the kernel now rather than fail the caller.
+  if (absl::Status status = EnableRing(method, fd); !status.ok()) {
+    return status;
+  }
+  const int submitted = io_uring_submit(&ring_);
+  if (submitted < 0) {
+    return internal::ErrnoError(-submitted, "io_uring_submit", method, fd);
+  }
+  if (io_uring_sq_space_left(&ring_) < count) {
+    return internal::ErrnoError(EBUSY, "io_uring_submit", method, fd);
+  }
+  return absl::OkStatus();
+}
+
+void UringPoller::QueuePoll(int fd, Entry& entry) {
+  const Registration& registration = entry.registration;
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);  // reserved by the caller
+  io_uring_prep_poll_add(sqe, fd, internal::ToPollMask(registration.interest));
+  if (registration.trigger == Trigger::kEdge) sqe->len = IORING_POLL_ADD_MULTI;
+  io_uring_sqe_set_data64(sqe,
+                          UserData(fd, registration.kind, entry.generation));
+  entry.backend_slot = kInFlight;
+  ++live_requests_;
+}
+
+void UringPoller::QueueRemoval(int fd, const Entry& entry) {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);  // reserved by the caller
+  io_uring_prep_poll_remove(
+      sqe, UserData(fd, entry.registration.kind, entry.generation));
+  io_uring_sqe_set_data64(sqe, kRemovalData);
+  ++live_requests_;
+}
+
+void UringPoller::QueueWakePoll() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);  // reserved by the caller
+  io_uring_prep_poll_add(sqe, wake_fd_.read_fd(), POLLIN);
+  io_uring_sqe_set_data64(sqe, kWakeData);
+  wake_poll_armed_ = true;
+}
+
+absl::Status UringPoller::add(EventObject ev, Trigger trigger) {
+  if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
+    return status;
+  }
+  // The kernel would only say EBADF in a completion, after add returned.
+  if (::fcntl(ev.fd, F_GETFD) < 0) {
+    return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
+  }
+  if (absl::Status status = ReserveSubmissions(1, "add", ev.fd); !status.ok()) {
+    return status;
+  }
+  Entry& entry = table_.Insert(ev, trigger);
+  entry.generation = (entry.generation + 1) & kGenerationMask;
+  QueuePoll(ev.fd, entry);
+  return absl::OkStatus();
+}
+
+absl::Status UringPoller::modify(EventObject ev, Trigger trigger) {
+  if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
+    return status;
+  }
+  const bool in_flight = table_.Find(ev.fd)->backend_slot == kInFlight;
+  if (absl::Status status =
+          ReserveSubmissions(in_flight ? 2 : 1, "modify", ev.fd);
+      !status.ok()) {
+    return status;
+  }
+  if (in_flight) QueueRemoval(ev.fd, *table_.Find(ev.fd));
+  Entry& entry = table_.Update(ev, trigger);
+  entry.generation = (entry.generation + 1) & kGenerationMask;
+  QueuePoll(ev.fd, entry);
+  return absl::OkStatus();
+}
+
+absl::Status UringPoller::del(int fd) {
+  if (absl::Status status = table_.CheckDel(fd); !status.ok()) return status;
+  const Entry& entry = *table_.Find(fd);
+  if (entry.backend_slot == kInFlight) {
+    if (absl::Status status = ReserveSubmissions(1, "del", fd); !status.ok()) {
+      return status;
+    }
+    QueueRemoval(fd, entry);
+  }
+  // The generation stays with the fd number; the next add advances it, so
+  // late completions of this registration are recognised as stale.
+  table_.Erase(fd);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Span<const EventObject>> UringPoller::wait(
+    absl::Duration timeout) {
+  table_.BeginBatch();
+  if (absl::Status status = EnableRing("wait", ring_.ring_fd); !status.ok()) {
+    return status;
+  }
+  timespec storage;
+  const timespec* relative = internal::ToTimespec(timeout, &storage);
+  // "Forever" is the longest finite timeout rather than no timeout: with a
+  // timeout, liburing enters the kernel once, so a signal (EINTR) or the
+  // timeout ends the wait even when the same call also submitted entries.
+  __kernel_timespec kernel_timeout{};
+  kernel_timeout.tv_sec =
+      relative != nullptr
+          ? relative->tv_sec
+          : absl::ToInt64Seconds(internal::kLongestFiniteTimeout);
+  kernel_timeout.tv_nsec = relative != nullptr ? relative->tv_nsec : 0;
+  io_uring_cqe* first = nullptr;
+  const int result = io_uring_submit_and_wait_timeout(&ring_, &first, 1,
+                                                      &kernel_timeout, nullptr);
+  // ETIME: timed out. EINTR: a signal. EBUSY/EAGAIN: completions are backed
+  // up in the overflow list; reaping below makes room. None is an error.
+  if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY &&
+      result != -EAGAIN) {
+    return internal::ErrnoError(-result, "io_uring_enter", "", ring_.ring_fd);
+  }
+  ReapCompletions();
+  // Deferred completion work the kernel has not run yet (it caps each
+  // enter): fetch more while the batch has room.
+  for (int round = 0;
+       round < kMaxTaskRunRounds && !table_.batch_full() &&
+       (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+       ++round) {
+    if (io_uring_get_events(&ring_) < 0) break;
+    ReapCompletions();
+  }
+  return table_.batch();
+}
+
+void UringPoller::ReapCompletions() {
+  unsigned head;
+  unsigned consumed = 0;
+  io_uring_cqe* cqe;
+  io_uring_for_each_cqe(&ring_, head, cqe) {
+    if (!HandleCompletion(*cqe)) break;
+    ++consumed;
+  }
+  io_uring_cq_advance(&ring_, consumed);
+}
+
+bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
+  const std::uint64_t data = io_uring_cqe_get_data64(&cqe);
+  if (data == kRemovalData) {
+    // Removal outcomes (0, -ENOENT, -EALREADY) concern only us.
+    --live_requests_;
+    return true;
+  }
+  if (data == LIBURING_UDATA_TIMEOUT) return true;
+  if (data == kWakeData) {
+    if (!ReserveSubmissions(1, "wait", wake_fd_.read_fd()).ok()) return false;
+    wake_poll_armed_ = false;
+    wake_fd_.Drain();
+    QueueWakePoll();
+    return true;
+  }
+
+  const bool final = (cqe.flags & IORING_CQE_F_MORE) == 0;
+  const int fd = DecodeFd(data);
+  Entry* entry = table_.Find(fd);
+  if (entry == nullptr || entry->generation != GenerationOf(data)) {
+    if (final) --live_requests_;  // stale: a del'd or modified registration
+    return true;
+  }
+  Events events = Events::kNone;
+  if (cqe.res >= 0) {
+    events = internal::FromPollMask(static_cast<unsigned>(cqe.res));
+  } else if (cqe.res != -ECANCELED) {
+    events = Events::kError;  // EBADF: closed while registered
+  }
+  if (events != Events::kNone && !table_.CanReport(fd)) return false;
+  const Trigger trigger = entry->registration.trigger;
+  const bool rearm = final && trigger != Trigger::kOneshot &&
+                     !(trigger == Trigger::kEdge && cqe.res < 0);
+  if (rearm && !ReserveSubmissions(1, "wait", fd).ok()) return false;
+
+  if (final) {
+    entry->backend_slot = 0;
+    --live_requests_;
+  }
+  if (events != Events::kNone) table_.Report(fd, DecodeKind(data), events);
+  if (rearm) QueuePoll(fd, *entry);
+  return true;
+}
+
+absl::Status UringPoller::wake() { return wake_fd_.Signal(); }
+
+UringPoller::RingStats UringPoller::ring_stats() const {
+  RingStats stats;
+  stats.live_requests = live_requests_;
+  stats.submissions_queued = io_uring_sq_ready(&ring_);
+  stats.completions_ready = io_uring_cq_ready(&ring_);
+  return stats;
+}
+
+}  // namespace pollio

@@ -1,0 +1,169 @@
+// Copyright 2026 The pollio Authors.
+//
+// -----------------------------------------------------------------------------
+// File: backends/uring/uring_poller.h
+// -----------------------------------------------------------------------------
+//
+// UringPoller: the Poller on io_uring's IORING_OP_POLL_ADD (Linux 5.13+),
+// through liburing.
+//
+// What it is for: registration churn. `add`, `modify` and `del` only queue
+// submission entries; the next `wait` hands them all to the kernel and waits
+// in one io_uring_enter. An accept loop with many short connections pays one
+// system call per wait instead of an epoll_ctl per add and per del. Where the
+// set of fds is stable and long-lived, epoll is the better default (it is
+// the OsPoller on Linux): each level-triggered report here costs a re-arm.
+//
+//   * kLevel: single-shot POLL_ADD, re-armed after each completion, so the
+//     next wait reports the fd again while it stays ready.
+//   * kEdge: multishot POLL_ADD (IORING_POLL_ADD_MULTI): one completion per
+//     wake-up of the fd; re-armed when a completion lacks IORING_CQE_F_MORE.
+//   * kOneshot: single-shot POLL_ADD, not re-armed until `modify`.
+//   * `modify` queues a POLL_REMOVE of the old request and a POLL_ADD of the
+//     new one (poll_update cannot change single-shot to multishot, and races
+//     with a completion already posted).
+//   * Stale completions: the user data carries a per-fd generation in bits
+//     40..63 (event/event.h leaves them to backends), advanced by every
+//     add and modify; completions of older generations, of removals and
+//     -ECANCELED ones never reach the caller.
+//   * A full submission queue is flushed to the kernel (one io_uring_enter)
+//     and never reported as an error.
+//   * Timeouts: nanosecond precision through IORING_ENTER_EXT_ARG.
+//   * `add` checks the fd is open (fcntl F_GETFD), as poll does. Regular
+//     files are accepted and always ready, as with poll(2).
+//   * An fd closed while registered reports kError (the re-armed poll fails
+//     with EBADF) until it is del'd; under kLevel once per wait.
+//   * wake(): an eventfd the ring polls.
+//
+// Threads: stricter than the other backends. io_uring completes a request
+// through work queued to the thread that submitted it, so a ring cannot
+// simply be handed between threads. On Linux 6.1+ the ring is created with
+// IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN and belongs to the first
+// thread that waits on it (or that adds while the submission queue is
+// full): create it anywhere, then keep every call but wake() on that one
+// thread; calls from another thread fail with EEXIST. (DEFER_TASKRUN is also
+// what keeps io_uring from interrupting the thread's other blocking calls,
+// such as an epoll_wait, with EINTR.)
+//
+// Teardown: destroying a UringPoller cancels and reaps its requests first,
+// but the kernel's ring exit still interrupts each thread that used the ring
+// once (io_ring_exit_work queues task work with TWA_SIGNAL): a wait of another
+// poller in progress on that thread, or its next one, may return early with
+// an empty span, as for any EINTR.
+//
+// Availability: when io_uring is switched off (kernel.io_uring_disabled,
+// a seccomp filter such as Docker's default one: EPERM) or absent (ENOSYS),
+// or the kernel lacks IORING_FEAT_EXT_ARG, `Create` returns Unavailable
+// naming the cause and AvailableBackends() leaves uring out.
+//
+// Not thread-safe except wake(); see poller/poller.h.
+
+#ifndef POLLIO_BACKENDS_URING_URING_POLLER_H_
+#define POLLIO_BACKENDS_URING_URING_POLLER_H_
+
+#include <liburing.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "event/event.h"
+#include "poller/internal/registration_table.h"
+#include "poller/internal/wake_fd.h"
+#include "poller/poller.h"
+
+namespace pollio {
+
+class UringPoller final : public Poller {
+ public:
+  // UringPoller::RingOptions
+  //
+  // Ring sizing, and a seam for tests.
+  struct RingOptions {
+    // Submission queue depth. More registrations than this are fine: a full
+    // queue is flushed to the kernel.
+    unsigned submission_entries = 256;
+    // Completion queue depth. Completions beyond it wait in the kernel's
+    // overflow list (IORING_FEAT_NODROP) and are delivered later.
+    unsigned completion_entries = 4096;
+    // The ring set-up call, with io_uring_queue_init_params's contract
+    // (0 or -errno). Tests replace it to exercise the Unavailable path
+    // without root.
+    int (*setup)(unsigned entries, io_uring* ring,
+                 io_uring_params* params) = &io_uring_queue_init_params;
+  };
+
+  // UringPoller::Create()
+  //
+  // Unavailable (naming the cause) when the kernel refuses io_uring;
+  // InvalidArgument for out-of-range options; other OS errors as statuses.
+  static absl::StatusOr<std::unique_ptr<UringPoller>> Create(
+      PollerOptions options = {});
+  static absl::StatusOr<std::unique_ptr<UringPoller>> Create(
+      PollerOptions options, RingOptions ring_options);
+
+  UringPoller(const UringPoller&) = delete;
+  UringPoller& operator=(const UringPoller&) = delete;
+  ~UringPoller() override;
+
+  absl::Status add(EventObject ev, Trigger trigger = Trigger::kLevel) override;
+  absl::Status modify(EventObject ev,
+                      Trigger trigger = Trigger::kLevel) override;
+  absl::Status del(int fd) override;
+  using Poller::wait;
+  absl::StatusOr<absl::Span<const EventObject>> wait(
+      absl::Duration timeout = absl::InfiniteDuration()) override;
+  absl::Status wake() override;
+  Backend backend() const override { return Backend::kUring; }
+  std::size_t size() const override { return table_.size(); }
+
+  // UringPoller::RingStats
+  //
+  // Diagnostics: kernel requests this poller has issued and not yet seen
+  // complete (polls, including ones whose registration is gone, and
+  // removals), and entries waiting in the two queues. With every fd del'd
+  // and a few waits done, all three return to zero.
+  struct RingStats {
+    std::size_t live_requests = 0;
+    unsigned submissions_queued = 0;
+    unsigned completions_ready = 0;
+  };
+  RingStats ring_stats() const;
+
+ private:
+  using Entry = internal::RegistrationTable::Entry;
+
+  UringPoller(internal::WakeFd wake_fd, int max_events);
+
+  // Makes room for `count` submission entries, flushing the queue to the
+  // kernel if needed. Afterwards io_uring_get_sqe succeeds `count` times.
+  absl::Status ReserveSubmissions(unsigned count, std::string_view method,
+                                  int fd);
+  // Binds a ring created disabled to the calling thread, once.
+  absl::Status EnableRing(std::string_view method, int fd);
+  void QueuePoll(int fd, Entry& entry);
+  void QueueRemoval(int fd, const Entry& entry);
+  void QueueWakePoll();
+  // Reaps completions into the batch; leaves in the ring any it cannot take
+  // now (batch full, or no room to re-arm), for the next wait.
+  void ReapCompletions();
+  bool HandleCompletion(const io_uring_cqe& cqe);
+  void CancelAndReapAll();
+
+  io_uring ring_{};
+  bool ring_ready_ = false;
+  bool ring_disabled_ = false;  // IORING_SETUP_R_DISABLED until first use
+  internal::WakeFd wake_fd_;
+  internal::RegistrationTable table_;  // backend_slot: kInFlight flag
+  std::size_t live_requests_ = 0;
+  bool wake_poll_armed_ = false;
+};
+
+}  // namespace pollio
+
+#endif  // POLLIO_BACKENDS_URING_URING_POLLER_H_
