@@ -27,19 +27,23 @@
 namespace pollio {
 namespace {
 
-// User data: Encode(fd, kind) in bits 0..39, the fd's generation above.
+// User data: Encode(fd, kind) in bits 0..39, the fd's generation in bits
+// 40..62. Bit 63 marks a POLL_REMOVE, whose user data is its target's, so a
+// removal that must be retried knows what to remove.
 constexpr int kGenerationShift = kKindBits + kFdBits;
-constexpr std::uint32_t kGenerationMask = (1u << (64 - kGenerationShift)) - 1;
+constexpr std::uint32_t kGenerationMask = (1u << 23) - 1;
+constexpr std::uint64_t kRemovalFlag = std::uint64_t{1} << 63;
 
 // Control requests. Their fd bits are all ones, which no Encode() of a
 // non-negative fd produces; liburing's own timeout marker
-// (LIBURING_UDATA_TIMEOUT, all ones) is a third such value.
+// (LIBURING_UDATA_TIMEOUT, all ones) is another such value.
 constexpr std::uint64_t kWakeData = ~std::uint64_t{1};
-constexpr std::uint64_t kRemovalData = ~std::uint64_t{2};
 
 // Entry::backend_slot: a poll request of the current generation is queued
-// or armed in the kernel.
+// or armed in the kernel (kInFlight), or is due to be re-armed by the next
+// wait (kRearmPending).
 constexpr std::uint32_t kInFlight = 1;
+constexpr std::uint32_t kRearmPending = 2;
 
 std::uint64_t UserData(int fd, EventKind kind, std::uint32_t generation) {
   return Encode(fd, kind) |
@@ -48,7 +52,7 @@ std::uint64_t UserData(int fd, EventKind kind, std::uint32_t generation) {
 }
 
 std::uint32_t GenerationOf(std::uint64_t data) {
-  return static_cast<std::uint32_t>(data >> kGenerationShift);
+  return static_cast<std::uint32_t>(data >> kGenerationShift) & kGenerationMask;
 }
 
 // Set-up flags, best first; each step down is for an older kernel (EINVAL).
@@ -135,7 +139,10 @@ absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
 }
 
 UringPoller::UringPoller(internal::WakeFd wake_fd, int max_events)
-    : wake_fd_(std::move(wake_fd)), table_(max_events) {}
+    : wake_fd_(std::move(wake_fd)), table_(max_events) {
+  // Each reaped completion adds at most one re-arm, so this rarely grows.
+  pending_rearms_.reserve(static_cast<std::size_t>(max_events));
+}
 
 UringPoller::~UringPoller() {
   if (!ring_ready_) return;
@@ -174,8 +181,8 @@ void UringPoller::CancelAndReapAll() {
         cancel_done = true;
       } else if (data == kWakeData) {
         wake_poll_armed_ = false;
-      } else if (data == kRemovalData ||
-                 (data != LIBURING_UDATA_TIMEOUT &&
+      } else if (data != LIBURING_UDATA_TIMEOUT &&
+                 ((data & kRemovalFlag) != 0 ||
                   (cqe->flags & IORING_CQE_F_MORE) == 0)) {
         --live_requests_;
       }
@@ -224,11 +231,10 @@ void UringPoller::QueuePoll(int fd, Entry& entry) {
   ++live_requests_;
 }
 
-void UringPoller::QueueRemoval(int fd, const Entry& entry) {
+void UringPoller::QueueRemoval(std::uint64_t target) {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);  // reserved by the caller
-  io_uring_prep_poll_remove(
-      sqe, UserData(fd, entry.registration.kind, entry.generation));
-  io_uring_sqe_set_data64(sqe, kRemovalData);
+  io_uring_prep_poll_remove(sqe, target);
+  io_uring_sqe_set_data64(sqe, target | kRemovalFlag);
   ++live_requests_;
 }
 
@@ -266,7 +272,10 @@ absl::Status UringPoller::modify(EventObject ev, Trigger trigger) {
       !status.ok()) {
     return status;
   }
-  if (in_flight) QueueRemoval(ev.fd, *table_.Find(ev.fd));
+  if (in_flight) {
+    const Entry& old = *table_.Find(ev.fd);
+    QueueRemoval(UserData(ev.fd, old.registration.kind, old.generation));
+  }
   Entry& entry = table_.Update(ev, trigger);
   entry.generation = (entry.generation + 1) & kGenerationMask;
   QueuePoll(ev.fd, entry);
@@ -280,7 +289,7 @@ absl::Status UringPoller::del(int fd) {
     if (absl::Status status = ReserveSubmissions(1, "del", fd); !status.ok()) {
       return status;
     }
-    QueueRemoval(fd, entry);
+    QueueRemoval(UserData(fd, entry.registration.kind, entry.generation));
   }
   // The generation stays with the fd number; the next add advances it, so
   // late completions of this registration are recognised as stale.
@@ -292,6 +301,9 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::wait(
     absl::Duration timeout) {
   table_.BeginBatch();
   if (absl::Status status = EnableRing("wait", ring_.ring_fd); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = QueuePendingRequests(); !status.ok()) {
     return status;
   }
   timespec storage;
@@ -327,6 +339,36 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::wait(
   return table_.batch();
 }
 
+absl::Status UringPoller::QueuePendingRequests() {
+  if (!wake_poll_armed_) {
+    if (absl::Status status = ReserveSubmissions(1, "wait", wake_fd_.read_fd());
+        !status.ok()) {
+      return status;
+    }
+    QueueWakePoll();
+  }
+  while (!pending_removals_.empty()) {
+    if (absl::Status status =
+            ReserveSubmissions(1, "wait", DecodeFd(pending_removals_.back()));
+        !status.ok()) {
+      return status;
+    }
+    QueueRemoval(pending_removals_.back());
+    pending_removals_.pop_back();
+  }
+  for (const int fd : pending_rearms_) {
+    Entry* entry = table_.Find(fd);
+    // modify or del since the completion took the fd off the pending list.
+    if (entry == nullptr || entry->backend_slot != kRearmPending) continue;
+    if (absl::Status status = ReserveSubmissions(1, "wait", fd); !status.ok()) {
+      return status;  // the rest stay pending for the next wait
+    }
+    QueuePoll(fd, *entry);
+  }
+  pending_rearms_.clear();
+  return absl::OkStatus();
+}
+
 void UringPoller::ReapCompletions() {
   unsigned head;
   unsigned consumed = 0;
@@ -340,17 +382,18 @@ void UringPoller::ReapCompletions() {
 
 bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
   const std::uint64_t data = io_uring_cqe_get_data64(&cqe);
-  if (data == kRemovalData) {
-    // Removal outcomes (0, -ENOENT, -EALREADY) concern only us.
-    --live_requests_;
-    return true;
-  }
   if (data == LIBURING_UDATA_TIMEOUT) return true;
   if (data == kWakeData) {
-    if (!ReserveSubmissions(1, "wait", wake_fd_.read_fd()).ok()) return false;
     wake_poll_armed_ = false;
     wake_fd_.Drain();
-    QueueWakePoll();
+    return true;
+  }
+  if ((data & kRemovalFlag) != 0) {
+    // Removal outcomes concern only us. -EALREADY: the poll was completing
+    // as the removal ran, and a multishot poll goes on afterwards, so try
+    // again at the next wait (a retry that finds nothing gets -ENOENT).
+    --live_requests_;
+    if (cqe.res == -EALREADY) pending_removals_.push_back(data & ~kRemovalFlag);
     return true;
   }
 
@@ -371,14 +414,17 @@ bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
   const Trigger trigger = entry->registration.trigger;
   const bool rearm = final && trigger != Trigger::kOneshot &&
                      !(trigger == Trigger::kEdge && cqe.res < 0);
-  if (rearm && !ReserveSubmissions(1, "wait", fd).ok()) return false;
-
   if (final) {
     entry->backend_slot = 0;
     --live_requests_;
   }
   if (events != Events::kNone) table_.Report(fd, DecodeKind(data), events);
-  if (rearm) QueuePoll(fd, *entry);
+  if (rearm) {
+    // Not submitted now: readiness must be judged after the caller has
+    // handled this batch, as epoll judges level readiness at wait time.
+    entry->backend_slot = kRearmPending;
+    pending_rearms_.push_back(fd);
+  }
   return true;
 }
 

@@ -14,8 +14,9 @@
 // set of fds is stable and long-lived, epoll is the better default (it is
 // the OsPoller on Linux): each level-triggered report here costs a re-arm.
 //
-//   * kLevel: single-shot POLL_ADD, re-armed after each completion, so the
-//     next wait reports the fd again while it stays ready.
+//   * kLevel: single-shot POLL_ADD, re-armed by the next wait after each
+//     completion (so readiness is judged after the caller handled the batch),
+//     and reported again while the fd stays ready.
 //   * kEdge: multishot POLL_ADD (IORING_POLL_ADD_MULTI): one completion per
 //     wake-up of the fd; re-armed when a completion lacks IORING_CQE_F_MORE.
 //   * kOneshot: single-shot POLL_ADD, not re-armed until `modify`.
@@ -23,9 +24,11 @@
 //     new one (poll_update cannot change single-shot to multishot, and races
 //     with a completion already posted).
 //   * Stale completions: the user data carries a per-fd generation in bits
-//     40..63 (event/event.h leaves them to backends), advanced by every
-//     add and modify; completions of older generations, of removals and
-//     -ECANCELED ones never reach the caller.
+//     40..62 (event/event.h leaves bits 40..63 to backends), advanced by
+//     every add and modify; completions of older generations, of removals
+//     and -ECANCELED ones never reach the caller. A removal answered
+//     -EALREADY (the poll was completing; a multishot one carries on) is
+//     retried by the next wait, so no poll outlives its registration.
 //   * A full submission queue is flushed to the kernel (one io_uring_enter)
 //     and never reported as an error.
 //   * Timeouts: nanosecond precision through IORING_ENTER_EXT_ARG.
@@ -67,6 +70,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -147,13 +151,15 @@ class UringPoller final : public Poller {
   // Binds a ring created disabled to the calling thread, once.
   absl::Status EnableRing(std::string_view method, int fd);
   void QueuePoll(int fd, Entry& entry);
-  void QueueRemoval(int fd, const Entry& entry);
+  void QueueRemoval(std::uint64_t target);
   void QueueWakePoll();
   // Reaps completions into the batch; leaves in the ring any it cannot take
   // now (batch full, or no room to re-arm), for the next wait.
   void ReapCompletions();
   bool HandleCompletion(const io_uring_cqe& cqe);
   void CancelAndReapAll();
+  // Queues the re-arms and removal retries the last wait left pending.
+  absl::Status QueuePendingRequests();
 
   io_uring ring_{};
   bool ring_ready_ = false;
@@ -162,6 +168,8 @@ class UringPoller final : public Poller {
   internal::RegistrationTable table_;  // backend_slot: kInFlight flag
   std::size_t live_requests_ = 0;
   bool wake_poll_armed_ = false;
+  std::vector<int> pending_rearms_;  // fds to re-arm at the next wait
+  std::vector<std::uint64_t> pending_removals_;  // removals to retry
 };
 
 }  // namespace pollio
