@@ -142,6 +142,7 @@ UringPoller::UringPoller(internal::WakeFd wake_fd, int max_events)
     : wake_fd_(std::move(wake_fd)), table_(max_events) {
   // Each reaped completion adds at most one re-arm, so this rarely grows.
   pending_rearms_.reserve(static_cast<std::size_t>(max_events));
+  pending_removals_.reserve(64);  // -EALREADY retries are rare
 }
 
 UringPoller::~UringPoller() {
