@@ -88,12 +88,8 @@ TEST_P(AllocTest, WarmWaitsAllocateNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AllocTest,
-                         ::testing::Values(Backend::kEpoll, Backend::kKqueue,
-                                           Backend::kPoll, Backend::kUring),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return ::pollio::testing::BackendParamName(
-                               info.param);
-                         });
+                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::pollio::testing::BackendTestName());
 
 }  // namespace
 }  // namespace pollio

@@ -633,12 +633,8 @@ TEST_P(ConformanceTest, DelOfAClosedFdForgetsIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConformanceTest,
-                         ::testing::Values(Backend::kEpoll, Backend::kKqueue,
-                                           Backend::kPoll, Backend::kUring),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return ::pollio::testing::BackendParamName(
-                               info.param);
-                         });
+                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::pollio::testing::BackendTestName());
 
 }  // namespace
 }  // namespace pollio

@@ -132,9 +132,5 @@ int RaiseFdLimit() {
   return static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 1 << 30));
 }
 
-std::string BackendParamName(Backend backend) {
-  return std::string(BackendName(backend));
-}
-
 }  // namespace testing
 }  // namespace pollio

@@ -87,8 +87,18 @@ class Stopwatch {
 // limit.
 int RaiseFdLimit();
 
-// A printable test-parameter name for a backend ("epoll", ...).
-std::string BackendParamName(Backend backend);
+// Every Backend value, for suites parameterised over backends: a backend
+// missing from this build or kernel is skipped by the test with its reason.
+inline constexpr Backend kAllBackends[] = {Backend::kEpoll, Backend::kKqueue,
+                                           Backend::kPoll, Backend::kUring};
+
+// Names a backend-parameterised test instance "epoll", "poll", ...
+struct BackendTestName {
+  template <typename ParamInfo>
+  std::string operator()(const ParamInfo& info) const {
+    return std::string(BackendName(info.param));
+  }
+};
 
 }  // namespace testing
 }  // namespace pollio

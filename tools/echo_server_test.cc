@@ -210,12 +210,8 @@ TEST_P(EchoServerTest, EchoesEveryByteToConcurrentClients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EchoServerTest,
-                         ::testing::Values(Backend::kEpoll, Backend::kKqueue,
-                                           Backend::kPoll, Backend::kUring),
-                         [](const ::testing::TestParamInfo<Backend>& info) {
-                           return ::pollio::testing::BackendParamName(
-                               info.param);
-                         });
+                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::pollio::testing::BackendTestName());
 
 }  // namespace
 }  // namespace pollio

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <string_view>
 #include <utility>
 
 #include "absl/status/status.h"
@@ -101,11 +102,9 @@ absl::Status EpollPoller::add(EventObject ev, Trigger trigger) {
   if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
     return status;
   }
-  epoll_event event{};
-  event.events = ToEpollEvents(ev.events, trigger);
-  event.data.u64 = Encode(ev.fd, ev.kind);
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ev.fd, &event) != 0) {
-    return internal::ErrnoError(errno, "epoll_ctl", "ADD", ev.fd);
+  if (absl::Status status = Control(EPOLL_CTL_ADD, "ADD", ev, trigger);
+      !status.ok()) {
+    return status;
   }
   table_.Insert(ev, trigger);
   return absl::OkStatus();
@@ -115,13 +114,22 @@ absl::Status EpollPoller::modify(EventObject ev, Trigger trigger) {
   if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
     return status;
   }
+  if (absl::Status status = Control(EPOLL_CTL_MOD, "MOD", ev, trigger);
+      !status.ok()) {
+    return status;
+  }
+  table_.Update(ev, trigger);
+  return absl::OkStatus();
+}
+
+absl::Status EpollPoller::Control(int op, std::string_view op_name,
+                                  const EventObject& ev, Trigger trigger) {
   epoll_event event{};
   event.events = ToEpollEvents(ev.events, trigger);
   event.data.u64 = Encode(ev.fd, ev.kind);
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, ev.fd, &event) != 0) {
-    return internal::ErrnoError(errno, "epoll_ctl", "MOD", ev.fd);
+  if (::epoll_ctl(epoll_fd_, op, ev.fd, &event) != 0) {
+    return internal::ErrnoError(errno, "epoll_ctl", op_name, ev.fd);
   }
-  table_.Update(ev, trigger);
   return absl::OkStatus();
 }
 

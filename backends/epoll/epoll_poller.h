@@ -35,6 +35,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -74,6 +75,10 @@ class EpollPoller final : public Poller {
 
  private:
   EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events);
+
+  // epoll_ctl ADD or MOD of `ev` with `trigger`; the OS error as a status.
+  absl::Status Control(int op, std::string_view op_name, const EventObject& ev,
+                       Trigger trigger);
 
   int epoll_fd_;
   internal::WakeFd wake_fd_;
