@@ -53,6 +53,52 @@ std::optional<int> ErrnoFromStatus(const absl::Status& status) {
   return error_number;
 }
 
+absl::StatusOr<Registration> Poller::find(int fd) const {
+  if (fd < 0) {
+    return absl::InvalidArgumentError("find(fd=" + std::to_string(fd) +
+                                      "): negative fd");
+  }
+  const Registration* registration = FindRegistration(fd);
+  if (registration == nullptr) {
+    return absl::NotFoundError("find(fd=" + std::to_string(fd) +
+                               "): fd is not registered");
+  }
+  return *registration;
+}
+
+void Poller::for_each(
+    absl::FunctionRef<void(const Registration&)> visit) const {
+  VisitRegistrations(visit);
+}
+
+std::string Poller::DebugString() const {
+  constexpr std::size_t kMaxListed = 32;
+  std::string out(BackendName(backend()));
+  out += '{';
+  out += std::to_string(size());
+  out += size() == 1 ? " fd" : " fds";
+  std::size_t listed = 0;
+  VisitRegistrations([&](const Registration& registration) {
+    if (listed++ >= kMaxListed) return;
+    out += listed == 1 ? ": " : ", ";
+    out += std::to_string(registration.fd);
+    out += '=';
+    out += KindName(registration.kind);
+    out += ' ';
+    if (Has(registration.interest, Events::kReadable)) out += 'R';
+    if (Has(registration.interest, Events::kWritable)) out += 'W';
+    if (registration.trigger != Trigger::kLevel) {
+      out += ' ';
+      out += TriggerName(registration.trigger);
+    }
+  });
+  if (listed > kMaxListed) {
+    out += ", ... " + std::to_string(listed - kMaxListed) + " more";
+  }
+  out += '}';
+  return out;
+}
+
 absl::StatusOr<absl::Span<const EventObject>> Poller::wait(int timeout_ms) {
   return wait(timeout_ms < 0 ? absl::InfiniteDuration()
                              : absl::Milliseconds(timeout_ms));

@@ -57,9 +57,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <ostream>
+#include <string>
 #include <string_view>
 
 #include "absl/base/attributes.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -196,6 +199,46 @@ class Poller {
   //
   // The number of registered fds.
   virtual std::size_t size() const = 0;
+
+  // Introspection, in the manner of Linux_ext.Epoll's find / iter and
+  // libevent's event_base_dump_events. Answered from the registration table
+  // every backend keeps in user space: no system call, no allocation (but
+  // DebugString's). Not thread-safe, like everything but wake().
+
+  // Poller::find()
+  //
+  // The registration of `fd` (kind, interest, trigger): what add / modify
+  // set, whether or not a oneshot has fired since. InvalidArgument for a
+  // negative fd; NotFound if `fd` is not registered.
+  absl::StatusOr<Registration> find(int fd) const;
+
+  // Poller::for_each()
+  //
+  // Calls `visit` for every registration, in ascending fd order. `visit`
+  // must not add, modify or del.
+  void for_each(absl::FunctionRef<void(const Registration&)> visit) const;
+
+  // Poller::DebugString()
+  //
+  // The backend and its registrations, e.g.
+  // "epoll{3 fds: 5=server R, 7=client RW edge, 9=42 W oneshot}" (level is
+  // left out; after 32 entries the rest are counted, "... 968 more").
+  std::string DebugString() const;
+
+  template <typename Sink>
+  friend void AbslStringify(Sink& sink, const Poller& poller) {
+    sink.Append(poller.DebugString());
+  }
+  friend std::ostream& operator<<(std::ostream& os, const Poller& poller) {
+    return os << poller.DebugString();
+  }
+
+ private:
+  // The two hooks behind find / for_each / DebugString: each backend
+  // forwards them to its registration table.
+  virtual const Registration* FindRegistration(int fd) const = 0;
+  virtual void VisitRegistrations(
+      absl::FunctionRef<void(const Registration&)> visit) const = 0;
 };
 
 }  // namespace pollio

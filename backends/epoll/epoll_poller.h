@@ -38,6 +38,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -74,6 +75,13 @@ class EpollPoller final : public Poller {
   std::size_t size() const override { return table_.size(); }
 
  private:
+  const Registration* FindRegistration(int fd) const override {
+    return table_.FindRegistration(fd);
+  }
+  void VisitRegistrations(
+      absl::FunctionRef<void(const Registration&)> visit) const override {
+    table_.VisitRegistrations(visit);
+  }
   EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events);
 
   // epoll_ctl ADD or MOD of `ev` with `trigger`; the OS error as a status.

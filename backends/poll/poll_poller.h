@@ -37,6 +37,7 @@
 #include <memory>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -73,6 +74,13 @@ class PollPoller final : public Poller {
   std::size_t size() const override { return table_.size(); }
 
  private:
+  const Registration* FindRegistration(int fd) const override {
+    return table_.FindRegistration(fd);
+  }
+  void VisitRegistrations(
+      absl::FunctionRef<void(const Registration&)> visit) const override {
+    table_.VisitRegistrations(visit);
+  }
   PollPoller(internal::WakeFd wake_fd, int max_events);
 
   internal::WakeFd wake_fd_;

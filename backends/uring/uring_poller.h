@@ -72,6 +72,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -140,6 +141,13 @@ class UringPoller final : public Poller {
   RingStats ring_stats() const;
 
  private:
+  const Registration* FindRegistration(int fd) const override {
+    return table_.FindRegistration(fd);
+  }
+  void VisitRegistrations(
+      absl::FunctionRef<void(const Registration&)> visit) const override {
+    table_.VisitRegistrations(visit);
+  }
   using Entry = internal::RegistrationTable::Entry;
 
   UringPoller(internal::WakeFd wake_fd, int max_events);

@@ -22,6 +22,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "event/event.h"
@@ -84,6 +85,18 @@ class RegistrationTable {
   void Erase(int fd);
 
   std::size_t size() const { return size_; }
+
+  // The registration of `fd`, or null: Poller::FindRegistration.
+  const Registration* FindRegistration(int fd) const {
+    const Entry* entry = Find(fd);
+    return entry != nullptr ? &entry->registration : nullptr;
+  }
+
+  // Poller::VisitRegistrations.
+  void VisitRegistrations(
+      absl::FunctionRef<void(const Registration&)> visit) const {
+    ForEach([&](const Entry& entry) { visit(entry.registration); });
+  }
 
   // Calls `visit(const Entry&)` for every registration, in fd order.
   template <typename Visitor>
