@@ -54,6 +54,8 @@
 #ifndef POLLIO_POLLER_POLLER_H_
 #define POLLIO_POLLER_POLLER_H_
 
+#include <signal.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -176,6 +178,22 @@ class Poller {
   // nothing once the poller is warm.
   ABSL_MUST_USE_RESULT virtual absl::StatusOr<absl::Span<const EventObject>>
   wait(absl::Duration timeout = absl::InfiniteDuration()) = 0;
+
+  // Poller::wait(timeout, mask)
+  //
+  // As wait(timeout), with the calling thread's signal mask replaced by
+  // `mask` for the duration of the wait only, atomically, as ppoll(2) and
+  // epoll_pwait2(2) define it. A runtime that blocks SIGCHLD or SIGINT
+  // everywhere else can wait with them unblocked: a signal sent before the
+  // wait stays pending until the wait, then interrupts it (OK, empty span),
+  // and there is no window between checking a flag and blocking. The
+  // thread's own mask is back when wait returns.
+  //
+  // epoll: epoll_pwait2 (epoll_pwait with the timeout rounded up on older
+  // kernels); poll: ppoll (Unimplemented on macOS, which has no ppoll);
+  // io_uring: the sigmask of io_uring_enter's extended argument.
+  ABSL_MUST_USE_RESULT virtual absl::StatusOr<absl::Span<const EventObject>>
+  wait(absl::Duration timeout, const sigset_t& mask) = 0;
 
   // Poller::wait(int)
   //

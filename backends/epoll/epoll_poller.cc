@@ -148,6 +148,16 @@ absl::Status EpollPoller::del(int fd) {
 
 absl::StatusOr<absl::Span<const EventObject>> EpollPoller::wait(
     absl::Duration timeout) {
+  return Wait(timeout, nullptr);
+}
+
+absl::StatusOr<absl::Span<const EventObject>> EpollPoller::wait(
+    absl::Duration timeout, const sigset_t& mask) {
+  return Wait(timeout, &mask);
+}
+
+absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
+    absl::Duration timeout, const sigset_t* mask) {
   table_.BeginBatch();
   const int capacity = static_cast<int>(kernel_events_.size());
   int ready;
@@ -155,12 +165,12 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::wait(
   if (has_epoll_pwait2_) {
     timespec storage;
     ready = ::epoll_pwait2(epoll_fd_, kernel_events_.data(), capacity,
-                           internal::ToTimespec(timeout, &storage), nullptr);
+                           internal::ToTimespec(timeout, &storage), mask);
   } else
 #endif
   {
-    ready = ::epoll_wait(epoll_fd_, kernel_events_.data(), capacity,
-                         internal::ToMilliseconds(timeout));
+    ready = ::epoll_pwait(epoll_fd_, kernel_events_.data(), capacity,
+                          internal::ToMilliseconds(timeout), mask);
   }
   if (ready < 0) {
     if (errno == EINTR) return table_.batch();  // empty: a signal arrived

@@ -106,13 +106,29 @@ absl::Status PollPoller::del(int fd) {
 
 absl::StatusOr<absl::Span<const EventObject>> PollPoller::wait(
     absl::Duration timeout) {
+  return Wait(timeout, nullptr);
+}
+
+absl::StatusOr<absl::Span<const EventObject>> PollPoller::wait(
+    absl::Duration timeout, const sigset_t& mask) {
+  return Wait(timeout, &mask);
+}
+
+absl::StatusOr<absl::Span<const EventObject>> PollPoller::Wait(
+    absl::Duration timeout, const sigset_t* mask) {
   table_.BeginBatch();
   const auto count = static_cast<nfds_t>(pollfds_.size());
 #if defined(POLLIO_HAVE_PPOLL)
   timespec storage;
   int ready = ::ppoll(pollfds_.data(), count,
-                      internal::ToTimespec(timeout, &storage), nullptr);
+                      internal::ToTimespec(timeout, &storage), mask);
 #else
+  if (mask != nullptr) {
+    // Setting the mask around poll(2) would reopen the race a signal-mask
+    // wait exists to close, so refuse instead of pretending.
+    return absl::UnimplementedError(
+        "wait(timeout, mask): this OS has no ppoll(2)");
+  }
   int ready = ::poll(pollfds_.data(), count, internal::ToMilliseconds(timeout));
 #endif
   if (ready < 0) {

@@ -69,11 +69,16 @@ class PollPoller final : public Poller {
   using Poller::wait;
   absl::StatusOr<absl::Span<const EventObject>> wait(
       absl::Duration timeout = absl::InfiniteDuration()) override;
+  absl::StatusOr<absl::Span<const EventObject>> wait(
+      absl::Duration timeout, const sigset_t& mask) override;
   absl::Status wake() override;
   Backend backend() const override { return Backend::kPoll; }
   std::size_t size() const override { return table_.size(); }
 
  private:
+  // Both public waits: `mask` null for no signal-mask change.
+  absl::StatusOr<absl::Span<const EventObject>> Wait(absl::Duration timeout,
+                                                     const sigset_t* mask);
   const Registration* FindRegistration(int fd) const override {
     return table_.FindRegistration(fd);
   }

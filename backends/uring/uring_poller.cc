@@ -300,6 +300,16 @@ absl::Status UringPoller::del(int fd) {
 
 absl::StatusOr<absl::Span<const EventObject>> UringPoller::wait(
     absl::Duration timeout) {
+  return Wait(timeout, nullptr);
+}
+
+absl::StatusOr<absl::Span<const EventObject>> UringPoller::wait(
+    absl::Duration timeout, const sigset_t& mask) {
+  return Wait(timeout, &mask);
+}
+
+absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
+    absl::Duration timeout, const sigset_t* mask) {
   table_.BeginBatch();
   if (absl::Status status = EnableRing("wait", ring_.ring_fd); !status.ok()) {
     return status;
@@ -319,8 +329,9 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::wait(
           : absl::ToInt64Seconds(internal::kLongestFiniteTimeout);
   kernel_timeout.tv_nsec = relative != nullptr ? relative->tv_nsec : 0;
   io_uring_cqe* first = nullptr;
-  const int result = io_uring_submit_and_wait_timeout(&ring_, &first, 1,
-                                                      &kernel_timeout, nullptr);
+  // liburing takes the mask by non-const pointer but only passes it on.
+  const int result = io_uring_submit_and_wait_timeout(
+      &ring_, &first, 1, &kernel_timeout, const_cast<sigset_t*>(mask));
   // ETIME: timed out. EINTR: a signal. EBUSY/EAGAIN: completions are backed
   // up in the overflow list; reaping below makes room. None is an error.
   if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY &&

@@ -123,6 +123,8 @@ class UringPoller final : public Poller {
   using Poller::wait;
   absl::StatusOr<absl::Span<const EventObject>> wait(
       absl::Duration timeout = absl::InfiniteDuration()) override;
+  absl::StatusOr<absl::Span<const EventObject>> wait(
+      absl::Duration timeout, const sigset_t& mask) override;
   absl::Status wake() override;
   Backend backend() const override { return Backend::kUring; }
   std::size_t size() const override { return table_.size(); }
@@ -141,6 +143,9 @@ class UringPoller final : public Poller {
   RingStats ring_stats() const;
 
  private:
+  // Both public waits: `mask` null for no signal-mask change.
+  absl::StatusOr<absl::Span<const EventObject>> Wait(absl::Duration timeout,
+                                                     const sigset_t* mask);
   const Registration* FindRegistration(int fd) const override {
     return table_.FindRegistration(fd);
   }
