@@ -76,7 +76,13 @@ constexpr bool Has(Events set, Events bits) { return (set & bits) == bits; }
 //   kEdge:    once per transition to ready (drain until EAGAIN before waiting
 //             for more). Not every backend has it: poll(2) does not.
 //   kOneshot: once, then silent until `modify` re-arms it.
-enum class Trigger : std::uint8_t { kLevel, kEdge, kOneshot };
+//   kExclusive: level, for one fd (a listener) registered with several
+//             pollers, one per thread: a readiness change wakes one of the
+//             waiting pollers rather than all (EPOLLEXCLUSIVE; no
+//             EPOLLRDHUP, so no kHangup on half-close). poll(2) and io_uring
+//             have no exclusive wake-up and treat it as kLevel: every
+//             waiting poller wakes.
+enum class Trigger : std::uint8_t { kLevel, kEdge, kOneshot, kExclusive };
 
 // EventObject
 //
@@ -144,6 +150,8 @@ inline const char* TriggerName(Trigger trigger) {
       return "edge";
     case Trigger::kOneshot:
       return "oneshot";
+    case Trigger::kExclusive:
+      return "exclusive";
   }
   return "invalid";
 }

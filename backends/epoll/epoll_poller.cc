@@ -30,10 +30,14 @@ std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
   std::uint32_t events = 0;
   // EPOLLRDHUP only with read interest: a writer-only registration should
   // not be woken, level-triggered and forever, by the peer's half-close.
-  if (Has(interest, Events::kReadable)) events |= EPOLLIN | EPOLLRDHUP;
+  // EPOLLEXCLUSIVE admits only EPOLLIN, EPOLLOUT, EPOLLET and EPOLLWAKEUP.
+  if (Has(interest, Events::kReadable)) {
+    events |= EPOLLIN | (trigger == Trigger::kExclusive ? 0 : EPOLLRDHUP);
+  }
   if (Has(interest, Events::kWritable)) events |= EPOLLOUT;
   if (trigger == Trigger::kEdge) events |= EPOLLET;
   if (trigger == Trigger::kOneshot) events |= EPOLLONESHOT;
+  if (trigger == Trigger::kExclusive) events |= EPOLLEXCLUSIVE;
   return events;
 }
 
@@ -114,8 +118,21 @@ absl::Status EpollPoller::modify(EventObject ev, Trigger trigger) {
   if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
     return status;
   }
-  if (absl::Status status = Control(EPOLL_CTL_MOD, "MOD", ev, trigger);
-      !status.ok()) {
+  const Registration old = table_.Find(ev.fd)->registration;
+  if (trigger == Trigger::kExclusive || old.trigger == Trigger::kExclusive) {
+    // EPOLL_CTL_MOD refuses EPOLLEXCLUSIVE (EINVAL) both ways: re-add.
+    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, ev.fd, nullptr) != 0) {
+      return internal::ErrnoError(errno, "epoll_ctl", "DEL", ev.fd);
+    }
+    if (absl::Status status = Control(EPOLL_CTL_ADD, "ADD", ev, trigger);
+        !status.ok()) {
+      // Put the old registration back so a failed modify changes nothing.
+      (void)Control(EPOLL_CTL_ADD, "ADD",
+                    EventObject{ev.fd, old.kind, old.interest}, old.trigger);
+      return status;
+    }
+  } else if (absl::Status status = Control(EPOLL_CTL_MOD, "MOD", ev, trigger);
+             !status.ok()) {
     return status;
   }
   table_.Update(ev, trigger);

@@ -8,7 +8,11 @@
 //
 //   * Interest: EPOLLIN (with EPOLLRDHUP, so a peer's shutdown reports
 //     kHangup) and EPOLLOUT. Triggers: level; kEdge = EPOLLET;
-//     kOneshot = EPOLLONESHOT, re-armed by modify (EPOLL_CTL_MOD).
+//     kOneshot = EPOLLONESHOT, re-armed by modify (EPOLL_CTL_MOD);
+//     kExclusive = EPOLLEXCLUSIVE (Linux 4.5+), so several pollers sharing
+//     a listener are not all woken by each connection. The kernel allows
+//     no EPOLL_CTL_MOD of it: modify into or out of kExclusive is a DEL and
+//     an ADD (and the old registration is restored if the ADD fails).
 //   * The fd and kind travel in epoll_event.data.u64 (event/event.h Encode),
 //     so results need no lookup to know a listener from a client.
 //   * Timeouts: epoll_pwait2 with nanosecond precision where the kernel has

@@ -11,7 +11,8 @@
 //     in the registration table: add appends, del swaps the last slot into
 //     the hole, both O(1). Each wait is O(registered fds), as poll(2) is.
 //   * Triggers: level and oneshot. kEdge returns Unimplemented: poll(2) has
-//     no edge trigger. Oneshot disarms the slot (a negative fd, which
+//     no edge trigger. kExclusive works as kLevel: every poller waiting on
+//     a shared fd wakes. Oneshot disarms the slot (a negative fd, which
 //     poll(2) skips) after reporting it; modify re-arms it.
 //   * Timeouts: ppoll with nanosecond precision on Linux and the BSDs;
 //     poll with the timeout rounded up to whole milliseconds on macOS.

@@ -20,6 +20,8 @@
 //   * kEdge: multishot POLL_ADD (IORING_POLL_ADD_MULTI): one completion per
 //     wake-up of the fd; re-armed when a completion lacks IORING_CQE_F_MORE.
 //   * kOneshot: single-shot POLL_ADD, not re-armed until `modify`.
+//   * kExclusive: as kLevel (io_uring has no exclusive poll): every poller
+//     waiting on a shared fd wakes.
 //   * `modify` queues a POLL_REMOVE of the old request and a POLL_ADD of the
 //     new one (poll_update cannot change single-shot to multishot, and races
 //     with a completion already posted).

@@ -23,7 +23,7 @@ absl::Status CheckArguments(std::string_view method, const EventObject& ev,
                      "interest has neither kReadable nor kWritable");
   }
   if (trigger != Trigger::kLevel && trigger != Trigger::kEdge &&
-      trigger != Trigger::kOneshot) {
+      trigger != Trigger::kOneshot && trigger != Trigger::kExclusive) {
     return CallError(absl::StatusCode::kInvalidArgument, method, ev.fd,
                      "trigger is not a Trigger value");
   }
