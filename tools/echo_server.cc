@@ -1,11 +1,20 @@
 // echo_server: a real accept loop on a pollio Poller.
 //
 //   tools/bazel run //tools:echo_server -- --port=7000 --backend=poll
+//   tools/bazel run //tools:echo_server -- --threads=2
 //
 // Listens on --bind:--port (default 127.0.0.1, port 0 = kernel's choice),
-// prints "echo_server listening on 127.0.0.1:PORT backend=NAME" once ready,
-// and echoes every byte back to its sender until SIGINT or SIGTERM, which
-// end it cleanly through Poller::wake() (async-signal-safe).
+// prints "echo_server listening on 127.0.0.1:PORT backend=NAME threads=N"
+// once ready, and echoes every byte back to its sender until SIGINT or
+// SIGTERM, which end it cleanly through Poller::wake(). On exit it prints
+// "echo_server thread I served N connections" for each thread.
+//
+// --threads=N runs N threads, each with its own Poller and, by default, its
+// own listening socket bound with SO_REUSEPORT to the same port, so the
+// kernel spreads connections and nothing is shared on the hot path.
+// --shared_listener instead registers one listener with every thread's
+// poller with Trigger::kExclusive, so a connection wakes one thread
+// (EPOLLEXCLUSIVE), not all.
 //
 // The loop is the pattern pollio is built for:
 //   * one listener registered as kServer, connections as kClient, so a result
@@ -20,15 +29,19 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -46,16 +59,14 @@ ABSL_FLAG(int, port, 0, "TCP port; 0 picks a free one and prints it");
 ABSL_FLAG(std::string, backend, "",
           "epoll, poll, kqueue or uring; empty for the OS poller");
 ABSL_FLAG(int, max_events, 1024, "Poller result buffer capacity");
+ABSL_FLAG(int, threads, 1, "accept loops, one Poller each");
+ABSL_FLAG(bool, shared_listener, false,
+          "one listener shared by every thread with Trigger::kExclusive, "
+          "instead of one SO_REUSEPORT listener per thread");
 
 namespace {
 
 std::atomic<bool> stop_requested{false};
-pollio::Poller* signal_poller = nullptr;
-
-void RequestStop(int) {
-  stop_requested.store(true);
-  if (signal_poller != nullptr) (void)signal_poller->wake();
-}
 
 struct Connection {
   std::string pending;  // bytes read but not yet written back
@@ -67,12 +78,14 @@ class EchoServer {
   EchoServer(pollio::Poller& poller, int listen_fd)
       : poller_(poller), listen_fd_(listen_fd) {}
 
+  // Registers the listener; kExclusive when several pollers share it.
+  absl::Status Listen(pollio::Trigger trigger) {
+    return poller_.add(pollio::EventObject::Server(listen_fd_), trigger);
+  }
+
+  int served() const { return served_; }
+
   absl::Status Run() {
-    if (absl::Status status =
-            poller_.add(pollio::EventObject::Server(listen_fd_));
-        !status.ok()) {
-      return status;
-    }
     while (!stop_requested.load()) {
       absl::StatusOr<absl::Span<const pollio::EventObject>> events =
           poller_.wait();
@@ -116,6 +129,7 @@ class EchoServer {
         connections_.resize(static_cast<std::size_t>(fd) + 1);
       }
       connections_[fd] = std::make_unique<Connection>();
+      ++served_;
     }
   }
 
@@ -189,9 +203,11 @@ class EchoServer {
   pollio::Poller& poller_;
   int listen_fd_;
   std::vector<std::unique_ptr<Connection>> connections_;  // by fd
+  int served_ = 0;
 };
 
-absl::StatusOr<int> Listen(const std::string& bind, int port, int* bound_port) {
+absl::StatusOr<int> Listen(const std::string& bind, int port, bool reuse_port,
+                           int* bound_port) {
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(static_cast<uint16_t>(port));
@@ -204,6 +220,7 @@ absl::StatusOr<int> Listen(const std::string& bind, int port, int* bound_port) {
   if (fd < 0) return absl::ErrnoToStatus(errno, "socket");
   const int one = 1;
   ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (reuse_port) ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   socklen_t length = sizeof(address);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
       ::listen(fd, SOMAXCONN) != 0 ||
@@ -226,43 +243,121 @@ absl::StatusOr<std::unique_ptr<pollio::Poller>> MakePoller() {
   return pollio::NewPoller(*backend, options);
 }
 
-int Main() {
+// One accept loop: its own poller, made on its own thread (a UringPoller
+// belongs to the thread that waits on it).
+struct Worker {
+  int listen_fd = -1;
+  std::atomic<pollio::Poller*> poller{nullptr};
+  absl::Status status;
+  int served = 0;
+  std::thread thread;
+};
+
+void RunWorker(Worker& worker, pollio::Trigger trigger,
+               std::atomic<int>& ready) {
   absl::StatusOr<std::unique_ptr<pollio::Poller>> poller = MakePoller();
   if (!poller.ok()) {
-    std::fprintf(stderr, "echo_server: %s\n",
-                 poller.status().ToString().c_str());
+    worker.status = poller.status();
+    ready.fetch_add(1);
+    return;
+  }
+  EchoServer server(**poller, worker.listen_fd);
+  worker.status = server.Listen(trigger);
+  if (worker.status.ok()) worker.poller = poller->get();
+  ready.fetch_add(1);
+  if (!worker.status.ok()) return;
+  worker.status = server.Run();
+  worker.served = server.served();
+  // main wakes pollers only before it sets stop_requested and joins us, and
+  // we get here only after stop_requested, so nobody uses this poller now.
+  worker.poller = nullptr;
+}
+
+int Main() {
+  const int threads = absl::GetFlag(FLAGS_threads);
+  const bool shared = absl::GetFlag(FLAGS_shared_listener);
+  if (threads < 1 || threads > 256) {
+    std::fprintf(stderr, "echo_server: --threads=%d is outside 1..256\n",
+                 threads);
     return 2;
   }
-  int port = 0;
-  absl::StatusOr<int> listen_fd =
-      Listen(absl::GetFlag(FLAGS_bind), absl::GetFlag(FLAGS_port), &port);
-  if (!listen_fd.ok()) {
-    std::fprintf(stderr, "echo_server: %s\n",
-                 listen_fd.status().ToString().c_str());
-    return 2;
-  }
-  signal_poller = poller->get();
-  struct sigaction action {};
-  action.sa_handler = RequestStop;
-  sigemptyset(&action.sa_mask);
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
+  // Signals are taken by sigwait on this thread only, so no handler ever
+  // races a poller's destruction.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
 
-  std::printf("echo_server listening on %s:%d backend=%s\n",
-              absl::GetFlag(FLAGS_bind).c_str(), port,
-              std::string(pollio::BackendName((*poller)->backend())).c_str());
-  std::fflush(stdout);
-
-  EchoServer server(**poller, *listen_fd);
-  const absl::Status status = server.Run();
-  signal_poller = nullptr;
-  ::close(*listen_fd);
-  if (!status.ok()) {
-    std::fprintf(stderr, "echo_server: %s\n", status.ToString().c_str());
-    return 1;
+  std::vector<Worker> workers(static_cast<std::size_t>(threads));
+  int port = absl::GetFlag(FLAGS_port);
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    if (shared && i > 0) {
+      workers[i].listen_fd = workers[0].listen_fd;
+      continue;
+    }
+    absl::StatusOr<int> listen_fd =
+        Listen(absl::GetFlag(FLAGS_bind), port, threads > 1 && !shared, &port);
+    if (!listen_fd.ok()) {
+      std::fprintf(stderr, "echo_server: %s\n",
+                   listen_fd.status().ToString().c_str());
+      return 2;
+    }
+    workers[i].listen_fd = *listen_fd;
   }
-  return 0;
+
+  const pollio::Trigger trigger = shared && threads > 1
+                                      ? pollio::Trigger::kExclusive
+                                      : pollio::Trigger::kLevel;
+  std::atomic<int> ready{0};
+  for (Worker& worker : workers) {
+    worker.thread =
+        std::thread(RunWorker, std::ref(worker), trigger, std::ref(ready));
+  }
+  while (ready.load() < threads) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  bool started = true;
+  for (Worker& worker : workers) {
+    if (!worker.status.ok()) {
+      std::fprintf(stderr, "echo_server: %s\n",
+                   worker.status.ToString().c_str());
+      started = false;
+    }
+  }
+  if (started) {
+    std::printf(
+        "echo_server listening on %s:%d backend=%s threads=%d\n",
+        absl::GetFlag(FLAGS_bind).c_str(), port,
+        std::string(pollio::BackendName(workers[0].poller.load()->backend()))
+            .c_str(),
+        threads);
+    std::fflush(stdout);
+    int signal_number = 0;
+    sigwait(&stop_signals, &signal_number);
+  }
+
+  stop_requested = true;
+  for (Worker& worker : workers) {
+    if (pollio::Poller* poller = worker.poller.load()) (void)poller->wake();
+  }
+  int exit_code = started ? 0 : 2;
+  for (std::size_t i = 0; i < workers.size(); ++i) {
+    workers[i].thread.join();
+    if (!workers[i].status.ok()) {
+      if (started) {
+        std::fprintf(stderr, "echo_server: %s\n",
+                     workers[i].status.ToString().c_str());
+      }
+      exit_code = started ? 1 : 2;
+    }
+    std::printf("echo_server thread %zu served %d connections\n", i,
+                workers[i].served);
+    if (!shared || i == 0) ::close(workers[i].listen_fd);
+  }
+  std::fflush(stdout);
+  return exit_code;
 }
 
 }  // namespace

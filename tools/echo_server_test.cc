@@ -34,7 +34,8 @@ using ::pollio::testing::UniqueFd;
 // The server process, stopped with SIGTERM on destruction.
 class ServerProcess {
  public:
-  explicit ServerProcess(Backend backend) {
+  explicit ServerProcess(Backend backend,
+                         std::vector<std::string> extra_flags = {}) {
     int out[2];
     if (::pipe(out) != 0) return;
     pid_ = ::fork();
@@ -42,9 +43,14 @@ class ServerProcess {
       ::dup2(out[1], STDOUT_FILENO);
       ::close(out[0]);
       ::close(out[1]);
-      const std::string flag = "--backend=" + std::string(BackendName(backend));
-      ::execl("tools/echo_server", "echo_server", flag.c_str(), "--port=0",
-              static_cast<char*>(nullptr));
+      std::vector<std::string> flags = {
+          "echo_server", "--backend=" + std::string(BackendName(backend)),
+          "--port=0"};
+      flags.insert(flags.end(), extra_flags.begin(), extra_flags.end());
+      std::vector<char*> argv;
+      for (std::string& flag : flags) argv.push_back(flag.data());
+      argv.push_back(nullptr);
+      ::execv("tools/echo_server", argv.data());
       ::_exit(127);
     }
     ::close(out[1]);
@@ -57,6 +63,17 @@ class ServerProcess {
   }
 
   int port() const { return port_; }
+
+  // After Stop(): everything the server printed after its first line.
+  std::string RemainingOutput() {
+    std::string out = rest_;
+    char buffer[4096];
+    ssize_t got;
+    while ((got = ::read(stdout_.get(), buffer, sizeof(buffer))) > 0) {
+      out.append(buffer, static_cast<std::size_t>(got));
+    }
+    return out;
+  }
 
   // SIGTERM, then the exit status (-1 if it did not exit within 10 s).
   int Stop() {
@@ -86,6 +103,11 @@ class ServerProcess {
       if (got <= 0) break;
       line.append(buffer, static_cast<std::size_t>(got));
     }
+    const std::size_t newline = line.find('\n');
+    if (newline != std::string::npos) {
+      rest_ = line.substr(newline + 1);
+      line.resize(newline);
+    }
     const std::size_t colon = line.rfind(':');
     if (line.find("listening on 127.0.0.1:") == std::string::npos ||
         colon == std::string::npos) {
@@ -98,6 +120,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   bool stopped_ = false;
   UniqueFd stdout_;
+  std::string rest_;
   int port_ = 0;
 };
 
@@ -176,15 +199,73 @@ long Bulk(int port, unsigned seed) {
   return mismatches;
 }
 
-class EchoServerTest : public ::testing::TestWithParam<Backend> {};
+class EchoServerTest : public ::testing::TestWithParam<Backend> {
+ protected:
+  void SetUp() override {
+    const std::vector<Backend> available = AvailableBackends();
+    if (std::find(available.begin(), available.end(), GetParam()) ==
+        available.end()) {
+      GTEST_SKIP() << "backend " << BackendName(GetParam())
+                   << " is not available in this build or kernel";
+    }
+  }
+};
+
+// The connections each thread served, from the lines printed at exit.
+std::vector<int> ServedPerThread(const std::string& output) {
+  std::vector<int> served;
+  std::size_t at = 0;
+  while ((at = output.find("echo_server thread ", at)) != std::string::npos) {
+    const std::size_t count = output.find(" served ", at);
+    if (count == std::string::npos) break;
+    served.push_back(std::atoi(output.c_str() + count + 8));
+    at = count;
+  }
+  return served;
+}
+
+// Opens `count` connections one after another, each echoing one message.
+int ServeSequentially(int port, int count) {
+  int echoed = 0;
+  for (int i = 0; i < count; ++i) {
+    UniqueFd fd = ConnectLoopback(port);
+    SetTimeouts(fd.get());
+    char reply[5] = {};
+    if (SendAll(fd.get(), "hello", 5) && ReceiveAll(fd.get(), reply, 5) &&
+        std::string(reply, 5) == "hello") {
+      ++echoed;
+    }
+  }
+  return echoed;
+}
+
+TEST_P(EchoServerTest, ThreadsWithReusePortListenersShareTheLoad) {
+  ServerProcess server(GetParam(), {"--threads=2"});
+  ASSERT_GT(server.port(), 0);
+  constexpr int kConnections = 64;
+  EXPECT_EQ(ServeSequentially(server.port(), kConnections), kConnections);
+  EXPECT_EQ(server.Stop(), 0);
+  const std::vector<int> served = ServedPerThread(server.RemainingOutput());
+  ASSERT_EQ(served.size(), 2u);
+  EXPECT_EQ(served[0] + served[1], kConnections);
+  // SO_REUSEPORT hashes each connection to a listener: with 64 connections
+  // the chance that one thread gets none is 2^-63.
+  EXPECT_GT(served[0], 0);
+  EXPECT_GT(served[1], 0);
+}
+
+TEST_P(EchoServerTest, ThreadsSharingOneExclusiveListenerServeEveryone) {
+  ServerProcess server(GetParam(), {"--threads=3", "--shared_listener"});
+  ASSERT_GT(server.port(), 0);
+  constexpr int kConnections = 30;
+  EXPECT_EQ(ServeSequentially(server.port(), kConnections), kConnections);
+  EXPECT_EQ(server.Stop(), 0);
+  const std::vector<int> served = ServedPerThread(server.RemainingOutput());
+  ASSERT_EQ(served.size(), 3u);
+  EXPECT_EQ(served[0] + served[1] + served[2], kConnections);
+}
 
 TEST_P(EchoServerTest, EchoesEveryByteToConcurrentClients) {
-  const std::vector<Backend> available = AvailableBackends();
-  if (std::find(available.begin(), available.end(), GetParam()) ==
-      available.end()) {
-    GTEST_SKIP() << "backend " << BackendName(GetParam())
-                 << " is not available in this build or kernel";
-  }
   ServerProcess server(GetParam());
   ASSERT_GT(server.port(), 0);
 
