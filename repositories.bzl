@@ -210,7 +210,9 @@ def pollio_system_dependencies():
     _maybe(
         _generated_repository,
         name = "libevent",
-        files = {"BUILD": _system_library_build({"libevent": ["event_core"]})},
+        files = {"BUILD": _system_library_build({
+            "libevent": ["event_core", "event_pthreads"],
+        })},
     )
     _maybe(
         _generated_repository,

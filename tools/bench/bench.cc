@@ -1,0 +1,292 @@
+// pollio benchmarks: pollio's backends against the raw system-call loops
+// and against libevent and libev, on the same fds.
+//
+//   tools/bazel run -c opt //tools/bench                 # Google Benchmark
+//   tools/bazel run -c opt //tools/bench -- --summary    # interleaved table
+//
+// Workloads (workloads.h): chain (ns/event), churn (ns/fd), idle (ns/wait),
+// wake (ns per one-way wake). In Google Benchmark mode the reported time of
+// each benchmark is that per-unit figure (manual time). --summary runs the
+// contenders interleaved, A B C A B C ..., for --rounds rounds, and prints
+// one table of medians with ratios to the raw loop of the same kernel API
+// and to libev: on a noisy machine only ratios from one run mean anything.
+//
+// chain's largest size is 9,900 socketpairs, not 10,000: 10,000 pairs are
+// 20,000 fds, the hard RLIMIT_NOFILE of the machines this runs on, which
+// leaves none for the pollers themselves.
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "tools/bench/drivers.h"
+#include "tools/bench/workloads.h"
+
+namespace pollio {
+namespace bench {
+namespace {
+
+struct Contender {
+  const char* name;
+  const char* api;  // the kernel API it stands on: its raw loop's family
+  std::function<bool()> available;
+  std::function<double(Fixture&, int active, int writes)> chain;
+  std::function<double(Fixture&, int rounds)> churn;
+  std::function<double(Fixture&, int waits)> idle;
+  std::function<double(int round_trips)> wake;
+};
+
+template <typename Driver>
+Contender Make(const char* api) {
+  Contender contender;
+  contender.name = Driver::kName;
+  contender.api = api;
+  contender.available = [] { return Driver().ok(); };
+  contender.chain = [](Fixture& fixture, int active, int writes) {
+    Driver driver;
+    return RunChain(driver, fixture, active, writes);
+  };
+  contender.churn = [](Fixture& fixture, int rounds) {
+    Driver driver;
+    return RunChurn(driver, fixture, rounds);
+  };
+  contender.idle = [](Fixture& fixture, int waits) {
+    Driver driver;
+    return RunIdle(driver, fixture, waits);
+  };
+  contender.wake = [](int round_trips) { return RunWake<Driver>(round_trips); };
+  return contender;
+}
+
+// --contenders=a,b: only these (empty: all).
+std::string& ContenderFilter() {
+  static std::string filter;
+  return filter;
+}
+
+std::vector<Contender> AllContenders() {
+  std::vector<Contender> all = {
+      Make<RawEpoll>("epoll"), Make<PollioDriver<EpollPoller>>("epoll"),
+      Make<RawPoll>("poll"),   Make<PollioDriver<PollPoller>>("poll"),
+      Make<RawUring>("uring"), Make<PollioDriver<UringPoller>>("uring"),
+      Make<Libevent>("epoll"), Make<Libev>("epoll"),
+  };
+  std::vector<Contender> available;
+  for (Contender& contender : all) {
+    const std::string& filter = ContenderFilter();
+    if (!filter.empty() &&
+        ("," + filter + ",").find("," + std::string(contender.name) + ",") ==
+            std::string::npos) {
+      continue;
+    }
+    if (contender.available()) {
+      available.push_back(std::move(contender));
+    } else {
+      std::fprintf(stderr, "bench: %s unavailable here, left out\n",
+                   contender.name);
+    }
+  }
+  return available;
+}
+
+// One workload at one size: how to build its fds and run one contender.
+struct Workload {
+  std::string name;   // e.g. "chain N=1000 A=100"
+  std::string group;  // chain, churn, idle, wake
+  int size = 0;       // N, for plots
+  int pairs = 0;
+  int eventfds = 0;
+  std::function<double(const Contender&, Fixture&)> run;
+};
+
+std::vector<Workload> AllWorkloads() {
+  std::vector<Workload> workloads;
+  for (int n : {100, 1000, 9900}) {
+    for (int active : {1, 100}) {
+      Workload w;
+      w.name = "chain N=" + std::to_string(n) + " A=" + std::to_string(active);
+      w.group = active == 1 ? "chain_A1" : "chain_A100";
+      w.size = n;
+      w.pairs = n;
+      // Fewer writes at the largest size: poll(2) costs O(N) per event.
+      const int writes = n > 5000 ? 2000 : 10000;
+      w.run = [active, writes](const Contender& c, Fixture& f) {
+        return c.chain(f, active, writes);
+      };
+      workloads.push_back(w);
+    }
+  }
+  for (int n : {100, 1000}) {
+    Workload w;
+    w.name = "churn N=" + std::to_string(n);
+    w.group = "churn";
+    w.size = n;
+    w.eventfds = n;
+    const int rounds = 20000 / n;
+    w.run = [rounds](const Contender& c, Fixture& f) {
+      return c.churn(f, rounds);
+    };
+    workloads.push_back(w);
+  }
+  for (int n : {1000, 5000, 19000}) {
+    Workload w;
+    w.name = "idle N=" + std::to_string(n) + " ready=100";
+    w.group = "idle";
+    w.size = n;
+    w.pairs = 100;
+    w.eventfds = n - 100;
+    const int waits = n > 1000 ? 500 : 2000;  // poll(2): O(N) per wait
+    w.run = [waits](const Contender& c, Fixture& f) {
+      return c.idle(f, waits);
+    };
+    workloads.push_back(w);
+  }
+  Workload wake;
+  wake.name = "wake";
+  wake.group = "wake";
+  wake.run = [](const Contender& c, Fixture&) { return c.wake(20000); };
+  workloads.push_back(wake);
+  return workloads;
+}
+
+void RaiseFdLimit() {
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+}
+
+double Median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t middle = values.size() / 2;
+  return values.size() % 2 == 1 ? values[middle]
+                                : (values[middle - 1] + values[middle]) / 2.0;
+}
+
+int RunSummary(int rounds, const std::string& only) {
+  const std::vector<Contender> contenders = AllContenders();
+  std::printf(
+      "| workload | contender | median ns | vs raw loop | vs libev |\n"
+      "|---|---|---:|---:|---:|\n");
+  for (const Workload& workload : AllWorkloads()) {
+    if (!only.empty() && workload.name.find(only) == std::string::npos) {
+      continue;
+    }
+    Fixture fixture(workload.pairs, workload.eventfds);
+    if (!fixture.complete(workload.pairs, workload.eventfds)) {
+      std::fprintf(stderr, "bench: could not open the fds for %s\n",
+                   workload.name.c_str());
+      return 1;
+    }
+    std::map<std::string, std::vector<double>> samples;
+    for (int round = 0; round < rounds; ++round) {
+      for (const Contender& contender : contenders) {
+        samples[contender.name].push_back(workload.run(contender, fixture));
+      }
+    }
+    std::map<std::string, double> median;
+    for (const auto& [name, values] : samples) median[name] = Median(values);
+    for (const Contender& contender : contenders) {
+      const double ns = median[contender.name];
+      const std::string raw = std::string(contender.api) + "_raw";
+      const double vs_raw = median.count(raw) ? ns / median[raw] : 0;
+      const double vs_libev = median.count("libev") ? ns / median["libev"] : 0;
+      std::printf("| %s | %s | %.0f | %.2f | %.2f |\n", workload.name.c_str(),
+                  contender.name, ns, vs_raw, vs_libev);
+    }
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+// For tools/bench/callgrind.sh: one chain run of `writes` bytes, nothing
+// else, so the instruction counts of two runs differ by the events alone.
+int RunChainOnce(const std::string& name, int writes) {
+  for (const Contender& contender : AllContenders()) {
+    if (name != contender.name) continue;
+    Fixture fixture(1000, 0);
+    contender.chain(fixture, 100, writes);
+    return 0;
+  }
+  std::fprintf(stderr, "bench: no contender %s\n", name.c_str());
+  return 1;
+}
+
+void RegisterBenchmarks() {
+  static const std::vector<Contender> contenders = AllContenders();
+  static const std::vector<Workload> workloads = AllWorkloads();
+  for (const Workload& workload : workloads) {
+    for (const Contender& contender : contenders) {
+      const std::string name = workload.group + "/" + contender.name + "/" +
+                               std::to_string(workload.size);
+      benchmark::RegisterBenchmark(
+          name.c_str(),
+          [&workload, &contender](benchmark::State& state) {
+            Fixture fixture(workload.pairs, workload.eventfds);
+            if (!fixture.complete(workload.pairs, workload.eventfds)) {
+              state.SkipWithError("could not open the fds");
+              return;
+            }
+            for (auto _ : state) {
+              // Reported time: nanoseconds per unit of this workload.
+              state.SetIterationTime(workload.run(contender, fixture) * 1e-9);
+            }
+            state.counters["N"] = workload.size;
+          })
+          ->UseManualTime()
+          ->Iterations(3)
+          ->Unit(benchmark::kNanosecond);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace bench
+}  // namespace pollio
+
+int main(int argc, char** argv) {
+  pollio::bench::RaiseFdLimit();
+  int rounds = 5;
+  std::string only;
+  std::string callgrind_contender;
+  int callgrind_writes = 0;
+  bool summary = false;
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--summary") {
+      summary = true;
+    } else if (arg.rfind("--rounds=", 0) == 0) {
+      rounds = std::max(1, std::atoi(arg.c_str() + 9));
+    } else if (arg.rfind("--contenders=", 0) == 0) {
+      pollio::bench::ContenderFilter() = arg.substr(13);
+    } else if (arg.rfind("--only=", 0) == 0) {
+      only = arg.substr(7);
+    } else if (arg.rfind("--chain_once=", 0) == 0) {
+      // --chain_once=CONTENDER:WRITES
+      const std::string value = arg.substr(13);
+      const std::size_t colon = value.find(':');
+      callgrind_contender = value.substr(0, colon);
+      callgrind_writes = std::atoi(value.c_str() + colon + 1);
+    } else {
+      rest.push_back(argv[i]);
+    }
+  }
+  if (!callgrind_contender.empty()) {
+    return pollio::bench::RunChainOnce(callgrind_contender, callgrind_writes);
+  }
+  if (summary) return pollio::bench::RunSummary(rounds, only);
+  int rest_count = static_cast<int>(rest.size());
+  benchmark::Initialize(&rest_count, rest.data());
+  pollio::bench::RegisterBenchmarks();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
