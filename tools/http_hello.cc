@@ -1,0 +1,248 @@
+// http_hello: a minimal HTTP/1.1 keep-alive "Hello, World!" responder on a
+// pollio Poller, one thread, any backend: the end-to-end benchmark's server
+// (tools/bench/http_bench.sh loads it with wrk beside nginx).
+//
+//   tools/bazel run -c opt //tools:http_hello -- --port=8080 --backend=epoll
+//
+// Answers every request (pipelined ones included) with the same 13-byte
+// body; it does not parse beyond the end of the headers and ignores request
+// bodies, so it is a benchmark responder, not a web server. Prints
+// "http_hello listening on 127.0.0.1:PORT backend=NAME" once ready; stops on
+// SIGINT or SIGTERM.
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "event/event.h"
+#include "poller/factory.h"
+#include "poller/poller.h"
+
+ABSL_FLAG(std::string, bind, "127.0.0.1", "IPv4 address to listen on");
+ABSL_FLAG(int, port, 0, "TCP port; 0 picks a free one and prints it");
+ABSL_FLAG(std::string, backend, "", "epoll, poll or uring; empty: OS poller");
+ABSL_FLAG(int, max_events, 1024, "Poller result buffer capacity");
+
+namespace {
+
+constexpr std::string_view kResponse =
+    "HTTP/1.1 200 OK\r\n"
+    "Server: pollio\r\n"
+    "Content-Type: text/plain\r\n"
+    "Content-Length: 13\r\n"
+    "\r\n"
+    "Hello, World!";
+
+std::atomic<bool> stop_requested{false};
+pollio::Poller* signal_poller = nullptr;
+
+void RequestStop(int) {
+  stop_requested = true;
+  if (signal_poller != nullptr) (void)signal_poller->wake();
+}
+
+struct Connection {
+  std::string input;    // bytes of a request not yet complete
+  std::string output;   // responses not yet written
+  bool parked = false;  // waiting for kWritable
+};
+
+class HelloServer {
+ public:
+  HelloServer(pollio::Poller& poller, int listen_fd)
+      : poller_(poller), listen_fd_(listen_fd) {}
+
+  absl::Status Run() {
+    if (absl::Status status =
+            poller_.add(pollio::EventObject::Server(listen_fd_));
+        !status.ok()) {
+      return status;
+    }
+    while (!stop_requested.load()) {
+      auto events = poller_.wait();
+      if (!events.ok()) return events.status();
+      for (const pollio::EventObject& ev : *events) {
+        if (ev.fd < 0) continue;
+        if (ev.kind == pollio::EventKind::kServer) {
+          Accept();
+        } else {
+          Serve(ev);
+        }
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  void Accept() {
+    for (;;) {
+      const int fd =
+          ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) return;  // EAGAIN, or out of fds for now: retried later
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (!poller_.add(pollio::EventObject::Client(fd)).ok()) {
+        ::close(fd);
+        continue;
+      }
+      if (static_cast<std::size_t>(fd) >= connections_.size()) {
+        connections_.resize(static_cast<std::size_t>(fd) + 1);
+      }
+      connections_[fd] = std::make_unique<Connection>();
+    }
+  }
+
+  void Serve(const pollio::EventObject& ev) {
+    Connection& connection = *connections_[ev.fd];
+    if (pollio::Has(ev.events, pollio::Events::kError)) return Close(ev.fd);
+    if (connection.parked) {
+      if (!Flush(ev.fd, connection)) return;
+    }
+    char buffer[16384];
+    for (;;) {
+      const ssize_t got = ::read(ev.fd, buffer, sizeof(buffer));
+      if (got > 0) {
+        connection.input.append(buffer, static_cast<std::size_t>(got));
+        // One response per complete header block; keep any partial rest.
+        std::size_t start = 0;
+        std::size_t end;
+        while ((end = connection.input.find("\r\n\r\n", start)) !=
+               std::string::npos) {
+          connection.output.append(kResponse);
+          start = end + 4;
+        }
+        connection.input.erase(0, start);
+        if (static_cast<std::size_t>(got) < sizeof(buffer)) break;
+        continue;
+      }
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
+      return Close(ev.fd);  // EOF or error
+    }
+    Flush(ev.fd, connection);
+  }
+
+  // Writes pending responses; parks on kWritable if the socket is full.
+  // Returns false if the connection is parked or closed.
+  bool Flush(int fd, Connection& connection) {
+    while (!connection.output.empty()) {
+      const ssize_t sent = ::send(fd, connection.output.data(),
+                                  connection.output.size(), MSG_NOSIGNAL);
+      if (sent > 0) {
+        connection.output.erase(0, static_cast<std::size_t>(sent));
+        continue;
+      }
+      if (sent < 0 && errno == EINTR) continue;
+      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (!connection.parked) {
+          connection.parked = true;
+          (void)poller_.modify(pollio::EventObject{
+              fd, pollio::EventKind::kClient, pollio::Events::kWritable});
+        }
+        return false;
+      }
+      Close(fd);
+      return false;
+    }
+    if (connection.parked) {
+      connection.parked = false;
+      (void)poller_.modify(pollio::EventObject::Client(fd));
+    }
+    return true;
+  }
+
+  void Close(int fd) {
+    (void)poller_.del(fd);
+    ::close(fd);
+    connections_[fd].reset();
+  }
+
+  pollio::Poller& poller_;
+  int listen_fd_;
+  std::vector<std::unique_ptr<Connection>> connections_;  // by fd
+};
+
+int Main() {
+  const std::string backend_flag = absl::GetFlag(FLAGS_backend);
+  const pollio::PollerOptions options{absl::GetFlag(FLAGS_max_events)};
+  absl::StatusOr<std::unique_ptr<pollio::Poller>> poller;
+  if (backend_flag.empty()) {
+    poller = pollio::NewOsPoller(options);
+  } else {
+    absl::StatusOr<pollio::Backend> backend =
+        pollio::ParseBackend(backend_flag);
+    poller =
+        backend.ok()
+            ? pollio::NewPoller(*backend, options)
+            : absl::StatusOr<std::unique_ptr<pollio::Poller>>(backend.status());
+  }
+  if (!poller.ok()) {
+    std::fprintf(stderr, "http_hello: %s\n",
+                 poller.status().ToString().c_str());
+    return 2;
+  }
+
+  const int fd =
+      ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(absl::GetFlag(FLAGS_port)));
+  socklen_t length = sizeof(address);
+  if (::inet_pton(AF_INET, absl::GetFlag(FLAGS_bind).c_str(),
+                  &address.sin_addr) != 1 ||
+      ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::listen(fd, SOMAXCONN) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    std::fprintf(stderr, "http_hello: cannot listen on %s:%d: %s\n",
+                 absl::GetFlag(FLAGS_bind).c_str(), absl::GetFlag(FLAGS_port),
+                 std::strerror(errno));
+    return 2;
+  }
+
+  signal_poller = poller->get();
+  struct sigaction action {};
+  action.sa_handler = RequestStop;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  std::printf("http_hello listening on %s:%d backend=%s\n",
+              absl::GetFlag(FLAGS_bind).c_str(), ntohs(address.sin_port),
+              std::string(pollio::BackendName((*poller)->backend())).c_str());
+  std::fflush(stdout);
+
+  HelloServer server(**poller, fd);
+  const absl::Status status = server.Run();
+  signal_poller = nullptr;
+  ::close(fd);
+  if (!status.ok()) {
+    std::fprintf(stderr, "http_hello: %s\n", status.ToString().c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return Main();
+}
