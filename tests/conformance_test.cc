@@ -633,6 +633,34 @@ TEST_P(ConformanceTest, DelOfAClosedFdForgetsIt) {
   ExpectNoEvents(poller());
 }
 
+TEST_P(ConformanceTest, UncheckedAddReportsAClosedFdAsAnError) {
+  PollerOptions options;
+  options.check_fd_on_add = false;
+  std::unique_ptr<Poller> unchecked = Make(options);
+  ASSERT_NE(unchecked, nullptr);
+  SocketPair pair = MakeSocketPair();
+  UniqueFd closed(::dup(pair.left.get()));
+  const int closed_fd = closed.get();
+  closed.Reset();
+  const absl::Status added = unchecked->add(EventObject::Client(closed_fd));
+  if (GetParam() == Backend::kEpoll) {
+    // epoll_ctl checks for free: the option changes nothing.
+    EXPECT_EQ(ErrnoFromStatus(added), EBADF) << added;
+    EXPECT_EQ(unchecked->size(), 0u);
+    return;
+  }
+  ASSERT_TRUE(added.ok()) << added;
+  std::vector<EventObject> events;
+  for (int i = 0; i < 10 && events.empty(); ++i) {
+    events = WaitEvents(*unchecked, absl::Milliseconds(100));
+  }
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].fd, closed_fd);
+  EXPECT_TRUE(Has(events[0].events, Events::kError)) << events[0];
+  EXPECT_TRUE(unchecked->del(closed_fd).ok());
+  EXPECT_EQ(unchecked->size(), 0u);
+}
+
 TEST_P(ConformanceTest, FindReportsWhatAddAndModifySet) {
   SocketPair pair = MakeSocketPair();
   const int fd = pair.left.get();

@@ -48,8 +48,10 @@ absl::StatusOr<std::unique_ptr<PollPoller>> PollPoller::Create(
   absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
   if (!wake_fd.ok()) return wake_fd.status();
   // The constructor is private, so std::make_unique cannot reach it.
-  return std::unique_ptr<PollPoller>(
+  std::unique_ptr<PollPoller> poller(
       new PollPoller(*std::move(wake_fd), options.max_events));
+  poller->check_fd_on_add_ = options.check_fd_on_add;
+  return poller;
 }
 
 PollPoller::PollPoller(internal::WakeFd wake_fd, int max_events)
@@ -64,7 +66,7 @@ absl::Status PollPoller::add(EventObject ev, Trigger trigger) {
   if (absl::Status status = CheckNoEdge("add", ev.fd, trigger); !status.ok()) {
     return status;
   }
-  if (::fcntl(ev.fd, F_GETFD) < 0) {
+  if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
   const std::size_t slot = pollfds_.size();

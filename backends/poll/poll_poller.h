@@ -19,9 +19,9 @@
 //   * More ready fds than max_events: the next wait resumes the scan where
 //     this one stopped, so no fd is starved.
 //   * `add` checks the fd is open (fcntl F_GETFD) and returns EBADF's status
-//     if not, as the kernel-registering backends do. Regular files and
-//     directories are accepted: poll(2) reports them always ready (epoll
-//     refuses them).
+//     if not, as epoll does (PollerOptions::check_fd_on_add turns this off).
+//     Regular files and directories are accepted: poll(2) reports them always
+//     ready (epoll refuses them).
 //   * A registered fd closed without del reports kError (POLLNVAL) in every
 //     wait, once per wait, until it is del'd.
 //   * Hangup: POLLHUP, and on Linux POLLRDHUP (the peer shut down writing),
@@ -89,6 +89,7 @@ class PollPoller final : public Poller {
   }
   PollPoller(internal::WakeFd wake_fd, int max_events);
 
+  bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
   internal::WakeFd wake_fd_;
   internal::RegistrationTable table_;  // backend_slot: index in pollfds_
   std::vector<pollfd> pollfds_;        // [0] is the wake fd

@@ -115,6 +115,7 @@ absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
   // The constructor is private, so std::make_unique cannot reach it.
   std::unique_ptr<UringPoller> poller(
       new UringPoller(*std::move(wake_fd), options.max_events));
+  poller->check_fd_on_add_ = options.check_fd_on_add;
 
   io_uring_params params{};
   int result = -EINVAL;
@@ -251,7 +252,7 @@ absl::Status UringPoller::add(EventObject ev, Trigger trigger) {
     return status;
   }
   // The kernel would only say EBADF in a completion, after add returned.
-  if (::fcntl(ev.fd, F_GETFD) < 0) {
+  if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
   if (absl::Status status = ReserveSubmissions(1, "add", ev.fd); !status.ok()) {

@@ -34,7 +34,9 @@
 //   * A full submission queue is flushed to the kernel (one io_uring_enter)
 //     and never reported as an error.
 //   * Timeouts: nanosecond precision through IORING_ENTER_EXT_ARG.
-//   * `add` checks the fd is open (fcntl F_GETFD), as poll does. Regular
+//   * `add` checks the fd is open (fcntl F_GETFD), as poll does, unless
+//     PollerOptions::check_fd_on_add is false; then a closed fd shows up as
+//     kError from wait. Regular
 //     files are accepted and always ready, as with poll(2).
 //   * An fd closed while registered reports kError (the re-armed poll fails
 //     with EBADF) until it is del'd; under kLevel once per wait.
@@ -178,7 +180,8 @@ class UringPoller final : public Poller {
 
   io_uring ring_{};
   bool ring_ready_ = false;
-  bool ring_disabled_ = false;  // IORING_SETUP_R_DISABLED until first use
+  bool ring_disabled_ = false;   // IORING_SETUP_R_DISABLED until first use
+  bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
   internal::WakeFd wake_fd_;
   internal::RegistrationTable table_;  // backend_slot: kInFlight flag
   std::size_t live_requests_ = 0;

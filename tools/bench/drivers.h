@@ -236,7 +236,12 @@ class PollioDriver {
  public:
   static const char* const kName;
   PollioDriver() {
-    auto made = Backend::Create(PollerOptions{kMaxEvents});
+    // Like the raw loops, no fcntl check of each added fd (see
+    // PollerOptions::check_fd_on_add; epoll ignores it).
+    PollerOptions options;
+    options.max_events = kMaxEvents;
+    options.check_fd_on_add = false;
+    auto made = Backend::Create(options);
     if (made.ok()) poller_ = *std::move(made);
   }
   bool ok() const { return poller_ != nullptr; }
