@@ -3,17 +3,27 @@
 # JSON output: chain (A=100) and idle (100 ready among N).
 #
 #   tools/bench/plot.sh [out.png]   # default tools/bench/results/chart.png
+#   JSON=tools/bench/results/bench.json tools/bench/plot.sh   # no new run
+#
+# Without JSON=, runs the benchmarks and keeps their output in
+# tools/bench/results/bench.json.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=${1:-tools/bench/results/chart.png}
 command -v gnuplot >/dev/null || {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q gnuplot-nox >&2
 }
-tools/bazel build -c opt //tools/bench >&2
 workdir=$(mktemp -d)
 trap 'rm -rf "${workdir}"' EXIT
-bazel-bin/tools/bench/bench --benchmark_filter='^(chain_A100|idle)/' \
-  --benchmark_format=json > "${workdir}/bench.json"
+if [[ -n "${JSON:-}" ]]; then
+  cp "${JSON}" "${workdir}/bench.json"
+else
+  tools/bazel build -c opt //tools/bench >&2
+  bazel-bin/tools/bench/bench --benchmark_filter='^(chain_A100|idle)/' \
+    --benchmark_format=json > "${workdir}/bench.json"
+  mkdir -p tools/bench/results
+  cp "${workdir}/bench.json" tools/bench/results/bench.json
+fi
 
 # One data file per (workload, contender): "N ns".
 python3 - "${workdir}" <<'PY'
@@ -31,7 +41,7 @@ PY
 
 mkdir -p "$(dirname "${out}")"
 {
-  echo "set terminal pngcairo size 1200,500 font ',10'"
+  echo "set terminal pngcairo size 1200,500 font ',10' noenhanced"
   echo "set output '${out}'"
   echo "set multiplot layout 1,2"
   echo "set logscale xy; set grid; set key top left; set xlabel 'N (registered fds)'"
