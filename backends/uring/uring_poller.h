@@ -38,6 +38,13 @@
 //     PollerOptions::check_fd_on_add is false; then a closed fd shows up as
 //     kError from wait. Regular
 //     files are accepted and always ready, as with poll(2).
+//   * Hint semantics, as the kernel gives them: a completion carries the
+//     readiness recorded when the fd woke, so an fd that became ready and
+//     was drained again before the next wait may be reported once more
+//     (read until EAGAIN, as always). And io_uring always polls for
+//     EPOLLRDHUP, so a peer's half-close reports kHangup even on a
+//     write-only registration (epoll and poll report it with read interest
+//     only); masking it would make a level registration fire empty forever.
 //   * An fd closed while registered reports kError (the re-armed poll fails
 //     with EBADF) until it is del'd; under kLevel once per wait.
 //   * wake(): an eventfd the ring polls.
