@@ -108,12 +108,16 @@ TEST_P(SignalStormTest, NoErrorNoLossNoDuplicate) {
     writing_done = true;
   });
 
-  // The storm: every 100 us for 2 s, at the waiting thread only.
-  const auto storm_end =
-      std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (std::chrono::steady_clock::now() < storm_end && !stop_waiting.load()) {
+  // The storm: on a 100 us schedule for 2 s (sleep_until catches up after
+  // an oversleep), at the waiting thread only.
+  long sent = 0;
+  auto next = std::chrono::steady_clock::now();
+  const auto storm_end = next + std::chrono::seconds(2);
+  while (next < storm_end && !stop_waiting.load()) {
     pthread_kill(waiter_thread, SIGUSR1);
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
+    ++sent;
+    next += std::chrono::microseconds(100);
+    std::this_thread::sleep_until(next);
   }
   writer.join();
   waiter.join();
