@@ -21,9 +21,11 @@
 // Nothing ready may ever be missed.
 //
 // On failure the seed, the failing step (the shortest failing prefix of that
-// sequence) and the operations before it are printed. Long runs:
-//   POLLIO_DIFFERENTIAL_STEPS=10000000 POLLIO_DIFFERENTIAL_SEED=7 \
-//     tools/bazel test //tests:differential_test --test_env=...
+// sequence) and the operations before it are printed. Long runs (steps per
+// backend, first seed):
+//   tools/bazel test //tests:differential_test
+//       --test_env=POLLIO_DIFFERENTIAL_STEPS=10000000
+//       --test_env=POLLIO_DIFFERENTIAL_SEED=7
 
 #include <poll.h>
 #include <sys/socket.h>

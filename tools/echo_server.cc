@@ -24,10 +24,15 @@
 //     switches the connection's interest to kWritable (no reading meanwhile:
 //     a client that does not read cannot make the server buffer without
 //     bound), and back to kReadable once flushed;
-//   * EOF, hangup or error: del before close.
+//   * EOF, hangup or error: del before close;
+//   * out of fds (EMFILE/ENFILE): a reserved fd is given up to accept and at
+//     once close the pending connection, so the backlog drains and the
+//     level-triggered listener does not spin; existing clients are served
+//     throughout, and the exit line counts the connections shed.
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -40,6 +45,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -67,6 +73,9 @@ ABSL_FLAG(bool, shared_listener, false,
 namespace {
 
 std::atomic<bool> stop_requested{false};
+// Held by main while it wakes the workers' pollers at shutdown, and by a
+// worker while it unpublishes its poller before destroying it.
+std::mutex pollers_mutex;
 
 struct Connection {
   std::string pending;  // bytes read but not yet written back
@@ -76,7 +85,12 @@ struct Connection {
 class EchoServer {
  public:
   EchoServer(pollio::Poller& poller, int listen_fd)
-      : poller_(poller), listen_fd_(listen_fd) {}
+      : poller_(poller),
+        listen_fd_(listen_fd),
+        reserved_fd_(::open("/dev/null", O_RDONLY | O_CLOEXEC)) {}
+  ~EchoServer() {
+    if (reserved_fd_ >= 0) ::close(reserved_fd_);
+  }
 
   // Registers the listener; kExclusive when several pollers share it.
   absl::Status Listen(pollio::Trigger trigger) {
@@ -84,6 +98,7 @@ class EchoServer {
   }
 
   int served() const { return served_; }
+  int shed() const { return shed_; }
 
   absl::Status Run() {
     while (!stop_requested.load()) {
@@ -106,6 +121,20 @@ class EchoServer {
   }
 
  private:
+  // Accepts one pending connection with the reserved fd's slot and closes
+  // it. False if that was impossible (nothing reserved, or nothing pending).
+  bool ShedOneConnection() {
+    if (reserved_fd_ < 0) return false;
+    ::close(reserved_fd_);
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      ++shed_;
+    }
+    reserved_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0;
+  }
+
   absl::Status AcceptAll() {
     for (;;) {
       const int fd =
@@ -113,8 +142,15 @@ class EchoServer {
       if (fd < 0) {
         if (errno == EAGAIN || errno == EWOULDBLOCK) return absl::OkStatus();
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        // EMFILE/ENFILE/ENOBUFS: out of resources for now. Existing clients
-        // keep being served; the listener stays readable and is retried.
+        if (errno == EMFILE || errno == ENFILE) {
+          // Out of fds. Left pending, the connection keeps a level-triggered
+          // listener readable and the loop spins; so free the reserved fd,
+          // take the connection, close it at once (the client sees a reset),
+          // and reserve again. Existing clients are served meanwhile.
+          if (!ShedOneConnection()) return absl::OkStatus();
+          continue;
+        }
+        // ENOBUFS, ENOMEM: transient; the listener stays readable.
         std::fprintf(stderr, "echo_server: accept4: %s\n",
                      std::strerror(errno));
         return absl::OkStatus();
@@ -203,7 +239,9 @@ class EchoServer {
   pollio::Poller& poller_;
   int listen_fd_;
   std::vector<std::unique_ptr<Connection>> connections_;  // by fd
+  int reserved_fd_;  // given up for a moment on EMFILE/ENFILE
   int served_ = 0;
+  int shed_ = 0;
 };
 
 absl::StatusOr<int> Listen(const std::string& bind, int port, bool reuse_port,
@@ -250,6 +288,7 @@ struct Worker {
   std::atomic<pollio::Poller*> poller{nullptr};
   absl::Status status;
   int served = 0;
+  int shed = 0;  // connections closed at once for lack of fds
   std::thread thread;
 };
 
@@ -268,8 +307,10 @@ void RunWorker(Worker& worker, pollio::Trigger trigger,
   if (!worker.status.ok()) return;
   worker.status = server.Run();
   worker.served = server.served();
-  // main wakes pollers only before it sets stop_requested and joins us, and
-  // we get here only after stop_requested, so nobody uses this poller now.
+  worker.shed = server.shed();
+  // Unpublished under the lock main holds while it wakes the pollers, so
+  // the poller is never destroyed in the middle of a wake().
+  std::lock_guard<std::mutex> lock(pollers_mutex);
   worker.poller = nullptr;
 }
 
@@ -339,8 +380,11 @@ int Main() {
   }
 
   stop_requested = true;
-  for (Worker& worker : workers) {
-    if (pollio::Poller* poller = worker.poller.load()) (void)poller->wake();
+  {
+    std::lock_guard<std::mutex> lock(pollers_mutex);
+    for (Worker& worker : workers) {
+      if (pollio::Poller* poller = worker.poller.load()) (void)poller->wake();
+    }
   }
   int exit_code = started ? 0 : 2;
   for (std::size_t i = 0; i < workers.size(); ++i) {
@@ -352,8 +396,8 @@ int Main() {
       }
       exit_code = started ? 1 : 2;
     }
-    std::printf("echo_server thread %zu served %d connections\n", i,
-                workers[i].served);
+    std::printf("echo_server thread %zu served %d connections, shed %d\n", i,
+                workers[i].served, workers[i].shed);
     if (!shared || i == 0) ::close(workers[i].listen_fd);
   }
   std::fflush(stdout);
