@@ -30,10 +30,10 @@
 //
 // Portability
 //
-//   | OS                          | OsPoller     | also available         |
-//   |-----------------------------|--------------|------------------------|
-//   | Linux                       | EpollPoller  | PollPoller             |
-//   | macOS, FreeBSD, other POSIX | PollPoller   |                        |
+//   | OS                          | OsPoller     | also available           |
+//   |-----------------------------|--------------|--------------------------|
+//   | Linux                       | EpollPoller  | PollPoller, UringPoller  |
+//   | macOS, FreeBSD, other POSIX | PollPoller   | (kqueue: planned)        |
 //
 // What every caller must know (all backends):
 //
