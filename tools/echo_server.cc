@@ -151,8 +151,8 @@ class EchoServer {
           continue;
         }
         // ENOBUFS, ENOMEM: transient; the listener stays readable.
-        std::fprintf(stderr, "echo_server: accept4: %s\n",
-                     std::strerror(errno));
+        std::fprintf(stderr, "echo_server: accept4(listener fd=%d): %s\n",
+                     listen_fd_, std::strerror(errno));
         return absl::OkStatus();
       }
       if (absl::Status status = poller_.add(pollio::EventObject::Client(fd));
@@ -387,8 +387,9 @@ int Main() {
     }
   }
   int exit_code = started ? 0 : 2;
+  // Every thread first: a shared listener must outlive all its users.
+  for (Worker& worker : workers) worker.thread.join();
   for (std::size_t i = 0; i < workers.size(); ++i) {
-    workers[i].thread.join();
     if (!workers[i].status.ok()) {
       if (started) {
         std::fprintf(stderr, "echo_server: %s\n",

@@ -143,9 +143,13 @@ void SetTimeouts(int fd) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
 }
 
+// Both retry EINTR: closing an io_uring (AvailableBackends() probes one)
+// interrupts this thread once, and with SO_RCVTIMEO / SO_SNDTIMEO set the
+// kernel reports that as EINTR instead of restarting the call.
 bool SendAll(int fd, const char* data, std::size_t size) {
   while (size > 0) {
     const ssize_t sent = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
     if (sent <= 0) return false;
     data += sent;
     size -= static_cast<std::size_t>(sent);
@@ -156,6 +160,7 @@ bool SendAll(int fd, const char* data, std::size_t size) {
 bool ReceiveAll(int fd, char* data, std::size_t size) {
   while (size > 0) {
     const ssize_t got = ::recv(fd, data, size, 0);
+    if (got < 0 && errno == EINTR) continue;
     if (got <= 0) return false;
     data += got;
     size -= static_cast<std::size_t>(got);
@@ -244,10 +249,15 @@ int ServeSequentially(int port, int count) {
     UniqueFd fd = ConnectLoopback(port);
     SetTimeouts(fd.get());
     char reply[5] = {};
-    if (SendAll(fd.get(), "hello", 5) && ReceiveAll(fd.get(), reply, 5) &&
-        std::string(reply, 5) == "hello") {
+    if (!SendAll(fd.get(), "hello", 5)) {
+      ADD_FAILURE() << "connection " << i << ": send: " << std::strerror(errno);
+    } else if (!ReceiveAll(fd.get(), reply, 5)) {
+      ADD_FAILURE() << "connection " << i << ": receive: "
+                    << (errno == 0 ? "EOF" : std::strerror(errno));
+    } else if (std::string(reply, 5) == "hello") {
       ++echoed;
     }
+    errno = 0;
   }
   return echoed;
 }
