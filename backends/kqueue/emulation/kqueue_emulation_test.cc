@@ -1,0 +1,183 @@
+// The BSD semantics the kqueue emulation promises (see sys/event.h), checked
+// directly through kqueue() and kevent().
+
+#include <errno.h>
+#include <sys/event.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+struct Pair {
+  int left = -1;
+  int right = -1;
+  Pair() {
+    int fds[2];
+    ::socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds);
+    left = fds[0];
+    right = fds[1];
+  }
+  ~Pair() {
+    if (left >= 0) ::close(left);
+    if (right >= 0) ::close(right);
+  }
+};
+
+class KqueueEmulationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    kq_ = kqueue();
+    ASSERT_GE(kq_, 0);
+  }
+  void TearDown() override { ::close(kq_); }
+
+  // Applies one change with EV_RECEIPT; returns its errno (0 for success).
+  int Change(uintptr_t ident, int16_t filter, uint16_t flags,
+             uint32_t fflags = 0, void* udata = nullptr) {
+    struct kevent change;
+    EV_SET(&change, ident, filter, flags | EV_RECEIPT, fflags, 0, udata);
+    struct kevent receipt {};
+    const int n = kevent(kq_, &change, 1, &receipt, 1, nullptr);
+    EXPECT_EQ(n, 1);
+    EXPECT_TRUE(receipt.flags & EV_ERROR);
+    return static_cast<int>(receipt.data);
+  }
+
+  // Events available now (zero timeout).
+  std::vector<struct kevent> Poll(int capacity = 16) {
+    std::vector<struct kevent> events(static_cast<std::size_t>(capacity));
+    const timespec zero{0, 0};
+    const int n = kevent(kq_, nullptr, 0, events.data(), capacity, &zero);
+    EXPECT_GE(n, 0);
+    events.resize(static_cast<std::size_t>(n < 0 ? 0 : n));
+    return events;
+  }
+
+  int kq_ = -1;
+};
+
+TEST_F(KqueueEmulationTest, ReceiptsAndErrorsPerChange) {
+  Pair pair;
+  int tag = 0;
+  EXPECT_EQ(Change(pair.left, EVFILT_READ, EV_ADD, 0, &tag), 0);
+  EXPECT_EQ(Change(pair.left, EVFILT_WRITE, EV_DELETE), ENOENT);
+  EXPECT_EQ(Change(pair.left, EVFILT_WRITE, EV_ENABLE), ENOENT);
+  EXPECT_EQ(Change(12345, EVFILT_READ, EV_ADD), EBADF);
+  EXPECT_EQ(Change(7, EVFILT_USER, EV_DELETE), ENOENT);
+  EXPECT_EQ(Change(pair.left, EVFILT_READ, EV_DELETE), 0);
+  EXPECT_EQ(Change(pair.left, EVFILT_READ, EV_DELETE), ENOENT);
+}
+
+TEST_F(KqueueEmulationTest, FailingChangeWithoutRoomReturnsMinusOne) {
+  struct kevent change;
+  EV_SET(&change, 3, EVFILT_READ, EV_DELETE, 0, 0, nullptr);
+  errno = 0;
+  EXPECT_EQ(kevent(kq_, &change, 1, nullptr, 0, nullptr), -1);
+  EXPECT_EQ(errno, ENOENT);
+}
+
+TEST_F(KqueueEmulationTest, AddOfAnExistingRegistrationModifiesIt) {
+  Pair pair;
+  int first = 1;
+  int second = 2;
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ADD, 0, &first), 0);
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ADD, 0, &second), 0);
+  ASSERT_EQ(::write(pair.right, "x", 1), 1);
+  const std::vector<struct kevent> events = Poll();
+  ASSERT_EQ(events.size(), 1u);  // one registration, not two
+  EXPECT_EQ(events[0].udata, &second);
+  EXPECT_EQ(events[0].data, 1);  // bytes readable
+}
+
+TEST_F(KqueueEmulationTest, LevelClearOneshotAndDispatch) {
+  Pair level, clear, oneshot, dispatch;
+  ASSERT_EQ(Change(level.left, EVFILT_READ, EV_ADD), 0);
+  ASSERT_EQ(Change(clear.left, EVFILT_READ, EV_ADD | EV_CLEAR), 0);
+  ASSERT_EQ(Change(oneshot.left, EVFILT_READ, EV_ADD | EV_ONESHOT), 0);
+  ASSERT_EQ(Change(dispatch.left, EVFILT_READ, EV_ADD | EV_DISPATCH), 0);
+  for (Pair* pair : {&level, &clear, &oneshot, &dispatch}) {
+    ASSERT_EQ(::write(pair->right, "x", 1), 1);
+  }
+  EXPECT_EQ(Poll().size(), 4u);
+  // Still readable: only the level registration reports again.
+  std::vector<struct kevent> events = Poll();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].ident, static_cast<uintptr_t>(level.left));
+  // New data: clear reports again; oneshot is gone, dispatch disabled.
+  for (Pair* pair : {&clear, &oneshot, &dispatch}) {
+    ASSERT_EQ(::write(pair->right, "y", 1), 1);
+  }
+  events = Poll();
+  ASSERT_EQ(events.size(), 2u);  // level and clear
+  EXPECT_EQ(Change(oneshot.left, EVFILT_READ, EV_DELETE), ENOENT);
+  ASSERT_EQ(Change(dispatch.left, EVFILT_READ, EV_ENABLE), 0);
+  events = Poll();
+  ASSERT_EQ(events.size(), 2u);  // level and the re-enabled dispatch
+}
+
+TEST_F(KqueueEmulationTest, ReadAndWriteFiltersReportSeparately) {
+  Pair pair;
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ADD), 0);
+  ASSERT_EQ(Change(pair.left, EVFILT_WRITE, EV_ADD), 0);
+  ASSERT_EQ(::write(pair.right, "x", 1), 1);
+  const std::vector<struct kevent> events = Poll();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_NE(events[0].filter, events[1].filter);
+}
+
+TEST_F(KqueueEmulationTest, PeerCloseSetsEof) {
+  Pair pair;
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ADD), 0);
+  ::close(pair.right);
+  pair.right = -1;
+  const std::vector<struct kevent> events = Poll();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].flags & EV_EOF);
+}
+
+TEST_F(KqueueEmulationTest, UserEventTriggeredFromAnotherThread) {
+  int tag = 0;
+  ASSERT_EQ(Change(1, EVFILT_USER, EV_ADD | EV_CLEAR, 0, &tag), 0);
+  std::thread trigger([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+    struct kevent change;
+    EV_SET(&change, 1, EVFILT_USER, 0, NOTE_TRIGGER, 0, nullptr);
+    EXPECT_EQ(kevent(kq_, &change, 1, nullptr, 0, nullptr), 0);
+  });
+  struct kevent event {};
+  const timespec limit{10, 0};
+  const int n = kevent(kq_, nullptr, 0, &event, 1, &limit);
+  trigger.join();
+  ASSERT_EQ(n, 1);
+  EXPECT_EQ(event.filter, EVFILT_USER);
+  EXPECT_EQ(event.udata, &tag);
+  EXPECT_TRUE(Poll().empty());  // EV_CLEAR: reset once retrieved
+}
+
+TEST_F(KqueueEmulationTest, TimeoutIsNotCutShort) {
+  Pair pair;
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ADD), 0);
+  struct kevent event {};
+  const timespec wait{0, 20000000};
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(kevent(kq_, nullptr, 0, &event, 1, &wait), 0);
+  EXPECT_GE(std::chrono::steady_clock::now() - start,
+            std::chrono::milliseconds(20));
+}
+
+TEST_F(KqueueEmulationTest, DisabledRegistrationStaysSilent) {
+  Pair pair;
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ADD | EV_DISABLE), 0);
+  ASSERT_EQ(::write(pair.right, "x", 1), 1);
+  EXPECT_TRUE(Poll().empty());
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ENABLE), 0);
+  EXPECT_EQ(Poll().size(), 1u);
+}
+
+}  // namespace
