@@ -19,6 +19,9 @@
 #if defined(POLLIO_HAVE_URING)
 #include "backends/uring/uring_poller.h"
 #endif
+#if defined(POLLIO_HAVE_KQUEUE)
+#include "backends/kqueue/kqueue_poller.h"
+#endif
 
 namespace pollio {
 namespace {
@@ -59,7 +62,11 @@ absl::StatusOr<std::unique_ptr<Poller>> NewPoller(Backend backend,
       break;
 #endif
     case Backend::kKqueue:
+#if defined(POLLIO_HAVE_KQUEUE)
+      return Widen(KqueuePoller::Create(options));
+#else
       break;
+#endif
   }
   return absl::UnimplementedError("NewPoller: backend " +
                                   std::string(BackendName(backend)) +

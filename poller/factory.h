@@ -38,8 +38,8 @@ absl::StatusOr<std::unique_ptr<Poller>> NewPoller(Backend backend,
 // NewOsPoller()
 //
 // A new poller on the platform's native backend: epoll on Linux, kqueue on
-// macOS and the BSDs once that backend exists, poll(2) elsewhere. The same
-// backend as poller/os_poller.h's OsPoller.
+// macOS, iOS, FreeBSD and OpenBSD, poll(2) elsewhere. The same backend as
+// poller/os_poller.h's OsPoller.
 absl::StatusOr<std::unique_ptr<Poller>> NewOsPoller(PollerOptions options = {});
 
 // AvailableBackends()

@@ -10,7 +10,9 @@
 //   | platform                    | OsPoller                          |
 //   |-----------------------------|-----------------------------------|
 //   | Linux                       | EpollPoller                       |
-//   | macOS, the BSDs, elsewhere  | PollPoller (kqueue: see README)   |
+//   | macOS, iOS, FreeBSD, OpenBSD| KqueuePoller                      |
+//   | elsewhere (NetBSD too, for  | PollPoller                        |
+//   | want of a Bazel constraint) |                                   |
 //
 // The Bazel target //poller:os_poller links the same backend through a
 // select() on @platforms//os:*, so the #if below and the BUILD file agree.
@@ -23,8 +25,11 @@
 #ifndef POLLIO_POLLER_OS_POLLER_H_
 #define POLLIO_POLLER_OS_POLLER_H_
 
+// The same platforms as //poller:os_poller's select() on @platforms//os:*.
 #if defined(__linux__)
 #include "backends/epoll/epoll_poller.h"
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__)
+#include "backends/kqueue/kqueue_poller.h"
 #else
 #include "backends/poll/poll_poller.h"
 #endif
@@ -33,6 +38,8 @@ namespace pollio {
 
 #if defined(__linux__)
 using OsPoller = EpollPoller;
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__)
+using OsPoller = KqueuePoller;
 #else
 using OsPoller = PollPoller;
 #endif

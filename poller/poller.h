@@ -33,7 +33,8 @@
 //   | OS                          | OsPoller     | also available           |
 //   |-----------------------------|--------------|--------------------------|
 //   | Linux                       | EpollPoller  | PollPoller, UringPoller  |
-//   | macOS, FreeBSD, other POSIX | PollPoller   | (kqueue: planned)        |
+//   | macOS, iOS, FreeBSD, OpenBSD| KqueuePoller | PollPoller               |
+//   | other POSIX                 | PollPoller   |                          |
 //
 // What every caller must know (all backends):
 //

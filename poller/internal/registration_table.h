@@ -116,6 +116,12 @@ class RegistrationTable {
 
   bool batch_full() const { return batch_size_ == batch_.size(); }
 
+  // Whether `fd` already has an entry in the current batch.
+  bool InBatch(int fd) const {
+    const Entry* entry = Find(fd);
+    return entry != nullptr && entry->batch_epoch == epoch_;
+  }
+
   // Whether Report(fd, ...) has room: the batch has space, or fd already has
   // an entry to merge into.
   bool CanReport(int fd) const {

@@ -1,0 +1,319 @@
+#include "backends/kqueue/kqueue_poller.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/event.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "event/event.h"
+#include "poller/internal/errors.h"
+#include "poller/internal/timeout.h"
+
+namespace pollio {
+namespace {
+
+// The ident of the wake event in the EVFILT_USER namespace (fds are not).
+constexpr uintptr_t kWakeIdent = 0;
+
+// Entry::backend_slot: a oneshot registration has reported since the last
+// add or modify (its other filter must stay silent).
+constexpr std::uint32_t kFired = 1;
+
+// udata is void* on FreeBSD, OpenBSD and macOS; NetBSD before 10 declared it
+// intptr_t.
+#if defined(__NetBSD__) && __NetBSD_Version__ < 1000000000
+using Udata = intptr_t;
+Udata ToUdata(std::uint64_t data) { return static_cast<Udata>(data); }
+#else
+using Udata = void*;
+Udata ToUdata(std::uint64_t data) {
+  return reinterpret_cast<Udata>(static_cast<uintptr_t>(data));
+}
+#endif
+std::uint64_t FromUdata(Udata udata) {
+  return static_cast<std::uint64_t>(reinterpret_cast<uintptr_t>(udata));
+}
+
+uint16_t ModeFlags(Trigger trigger) {
+  switch (trigger) {
+    case Trigger::kEdge:
+      return EV_CLEAR;
+    case Trigger::kOneshot:
+      return EV_DISPATCH;
+    case Trigger::kLevel:
+    case Trigger::kExclusive:
+      break;
+  }
+  return 0;
+}
+
+// Fills `changes` with the EV_ADD of each filter `ev` wants and the
+// EV_DELETE of each filter `old` had and `ev` does not; `undo` with their
+// inverses. Returns how many.
+int Plan(const EventObject& ev, Trigger trigger, const Registration* old,
+         struct kevent* changes, struct kevent* undo) {
+  int count = 0;
+  const Udata udata = ToUdata(Encode(ev.fd, ev.kind));
+  for (const int16_t filter : {int16_t{EVFILT_READ}, int16_t{EVFILT_WRITE}}) {
+    const Events bit =
+        filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
+    const bool want = Has(ev.events, bit);
+    const bool had = old != nullptr && Has(old->interest, bit);
+    if (!want && !had) continue;
+    const Udata old_udata =
+        old != nullptr ? ToUdata(Encode(old->fd, old->kind)) : Udata{};
+    if (want) {
+      EV_SET(&changes[count], ev.fd, filter,
+             EV_ADD | EV_ENABLE | ModeFlags(trigger), 0, 0, udata);
+      if (had) {
+        EV_SET(&undo[count], ev.fd, filter,
+               EV_ADD | EV_ENABLE | ModeFlags(old->trigger), 0, 0, old_udata);
+      } else {
+        EV_SET(&undo[count], ev.fd, filter, EV_DELETE, 0, 0, Udata{});
+      }
+    } else {
+      EV_SET(&changes[count], ev.fd, filter, EV_DELETE, 0, 0, Udata{});
+      EV_SET(&undo[count], ev.fd, filter,
+             EV_ADD | EV_ENABLE | ModeFlags(old->trigger), 0, 0, old_udata);
+    }
+    ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<KqueuePoller>> KqueuePoller::Create(
+    PollerOptions options) {
+  if (absl::Status status = internal::CheckOptions("kqueue", options);
+      !status.ok()) {
+    return status;
+  }
+  const int kq = ::kqueue();
+  if (kq < 0) return internal::ErrnoError(errno, "kqueue");
+  // The constructor is private, so std::make_unique cannot reach it.
+  std::unique_ptr<KqueuePoller> poller(
+      new KqueuePoller(kq, options.max_events));
+  struct kevent change;
+#if defined(EVFILT_USER)
+  EV_SET(&change, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, Udata{});
+#else
+  // No EVFILT_USER (OpenBSD before 7.3): a non-blocking pipe.
+  if (::pipe(poller->wake_pipe_) != 0) {
+    return internal::ErrnoError(errno, "pipe");
+  }
+  for (int fd : poller->wake_pipe_) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  }
+  EV_SET(&change, poller->wake_pipe_[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0,
+         Udata{});
+#endif
+  if (::kevent(kq, &change, 1, nullptr, 0, nullptr) != 0) {
+    return internal::ErrnoError(errno, "kevent", "EV_ADD wake", kq);
+  }
+  return poller;
+}
+
+KqueuePoller::KqueuePoller(int kq, int max_events)
+    : kq_(kq),
+      table_(max_events),
+      kernel_events_(static_cast<std::size_t>(max_events)) {}
+
+KqueuePoller::~KqueuePoller() {
+  for (int fd : wake_pipe_) {
+    if (fd >= 0) ::close(fd);
+  }
+  ::close(kq_);
+}
+
+absl::Status KqueuePoller::Apply(struct kevent* changes,
+                                 const struct kevent* undo, int count,
+                                 std::string_view method, int fd, bool* epipe) {
+  for (int i = 0; i < count; ++i) changes[i].flags |= EV_RECEIPT;
+  struct kevent receipts[2];
+  const int placed = ::kevent(kq_, changes, count, receipts, count, nullptr);
+  if (placed < 0) return internal::ErrnoError(errno, "kevent", method, fd);
+  int first_error = 0;
+  bool succeeded[2] = {true, true};
+  for (int i = 0; i < placed; ++i) {
+    const int error = (receipts[i].flags & EV_ERROR) != 0
+                          ? static_cast<int>(receipts[i].data)
+                          : 0;
+    if (error == 0) continue;
+    if (error == EPIPE && (changes[i].flags & EV_ADD) != 0) {
+      *epipe = true;  // old macOS: a pipe whose peer is closed
+      continue;
+    }
+    succeeded[i] = false;
+    if (first_error == 0) first_error = error;
+  }
+  if (first_error == 0) return absl::OkStatus();
+  for (int i = 0; i < count; ++i) {
+    if (!succeeded[i]) continue;
+    struct kevent revert = undo[i];
+    (void)::kevent(kq_, &revert, 1, nullptr, 0, nullptr);
+  }
+  return internal::ErrnoError(first_error, "kevent", method, fd);
+}
+
+absl::Status KqueuePoller::add(EventObject ev, Trigger trigger) {
+  if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
+    return status;
+  }
+  struct kevent changes[2];
+  struct kevent undo[2];
+  const int count = Plan(ev, trigger, nullptr, changes, undo);
+  bool epipe = false;
+  if (absl::Status status =
+          Apply(changes, undo, count, "EV_ADD", ev.fd, &epipe);
+      !status.ok()) {
+    return status;
+  }
+  table_.Insert(ev, trigger);
+  if (epipe) pending_eof_.push_back(ev.fd);
+  return absl::OkStatus();
+}
+
+absl::Status KqueuePoller::modify(EventObject ev, Trigger trigger) {
+  if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
+    return status;
+  }
+  const Registration old = table_.Find(ev.fd)->registration;
+  struct kevent changes[2];
+  struct kevent undo[2];
+  const int count = Plan(ev, trigger, &old, changes, undo);
+  bool epipe = false;
+  if (absl::Status status =
+          Apply(changes, undo, count, "modify", ev.fd, &epipe);
+      !status.ok()) {
+    return status;
+  }
+  table_.Update(ev, trigger).backend_slot = 0;  // a oneshot is re-armed
+  if (epipe) pending_eof_.push_back(ev.fd);
+  return absl::OkStatus();
+}
+
+absl::Status KqueuePoller::del(int fd) {
+  if (absl::Status status = table_.CheckDel(fd); !status.ok()) return status;
+  const Registration& registration = table_.Find(fd)->registration;
+  struct kevent changes[2];
+  int count = 0;
+  for (const int16_t filter : {int16_t{EVFILT_READ}, int16_t{EVFILT_WRITE}}) {
+    const Events bit =
+        filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
+    if (!Has(registration.interest, bit)) continue;
+    EV_SET(&changes[count++], fd, filter, EV_DELETE | EV_RECEIPT, 0, 0,
+           Udata{});
+  }
+  struct kevent receipts[2];
+  const int placed = ::kevent(kq_, changes, count, receipts, count, nullptr);
+  if (placed < 0) return internal::ErrnoError(errno, "kevent", "EV_DELETE", fd);
+  for (int i = 0; i < placed; ++i) {
+    const int error = (receipts[i].flags & EV_ERROR) != 0
+                          ? static_cast<int>(receipts[i].data)
+                          : 0;
+    // ENOENT / EBADF: the fd was closed, and the kernel dropped its knotes
+    // with it. Forgetting it here is the way to recover.
+    if (error != 0 && error != ENOENT && error != EBADF) {
+      return internal::ErrnoError(error, "kevent", "EV_DELETE", fd);
+    }
+  }
+  table_.Erase(fd);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::wait(
+    absl::Duration timeout) {
+  table_.BeginBatch();
+  // Readiness found while adding (EPIPE): report it now, without blocking.
+  for (const int fd : pending_eof_) {
+    const Entry* entry = table_.Find(fd);
+    if (entry == nullptr || table_.batch_full()) continue;
+    table_.Report(fd, entry->registration.kind,
+                  Events::kReadable | Events::kHangup);
+  }
+  const bool reported = !table_.batch().empty();
+  pending_eof_.clear();
+  timespec storage;
+  const timespec* limit = reported ? &(storage = timespec{0, 0})
+                                   : internal::ToTimespec(timeout, &storage);
+  const int capacity = static_cast<int>(kernel_events_.size());
+  const int ready =
+      ::kevent(kq_, nullptr, 0, kernel_events_.data(), capacity, limit);
+  if (ready < 0) {
+    if (errno == EINTR) return table_.batch();  // a signal arrived
+    return internal::ErrnoError(errno, "kevent", "wait", kq_);
+  }
+  for (int i = 0; i < ready; ++i) {
+    const struct kevent& event = kernel_events_[i];
+    // Dispatch on the filter first: the wake event is never an fd's.
+#if defined(EVFILT_USER)
+    if (event.filter == EVFILT_USER) continue;  // EV_CLEAR reset it
+#else
+    if (event.filter == EVFILT_READ &&
+        event.ident == static_cast<uintptr_t>(wake_pipe_[0])) {
+      char buffer[64];
+      while (::read(wake_pipe_[0], buffer, sizeof(buffer)) > 0) {
+      }
+      continue;
+    }
+#endif
+    if (event.filter != EVFILT_READ && event.filter != EVFILT_WRITE) continue;
+    const std::uint64_t data = FromUdata(event.udata);
+    const int fd = DecodeFd(data);
+    Entry* entry = table_.Find(fd);
+    if (entry != nullptr && entry->registration.trigger == Trigger::kOneshot) {
+      // One report per arming across both filters: the other filter may
+      // merge into this batch's entry, but not report in a later one.
+      if (entry->backend_slot == kFired && !table_.InBatch(fd)) continue;
+      entry->backend_slot = kFired;
+    }
+    Events events =
+        event.filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
+    if (event.flags & EV_EOF) {
+      events |= Events::kHangup;
+      if (event.fflags != 0) events |= Events::kError;
+    }
+    if (event.flags & EV_ERROR) events |= Events::kError;
+    table_.Report(fd, DecodeKind(data), events);
+  }
+  return table_.batch();
+}
+
+absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::wait(
+    absl::Duration timeout, const sigset_t& mask) {
+  return absl::UnimplementedError(
+      "wait(timeout, mask): kqueue has no atomic signal-mask wait; register "
+      "the signals with EVFILT_SIGNAL instead");
+}
+
+absl::Status KqueuePoller::wake() {
+#if defined(EVFILT_USER)
+  struct kevent trigger;
+  EV_SET(&trigger, kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, Udata{});
+  if (::kevent(kq_, &trigger, 1, nullptr, 0, nullptr) != 0) {
+    return internal::ErrnoError(errno, "kevent", "NOTE_TRIGGER", kq_);
+  }
+#else
+  const char one = 1;
+  if (::write(wake_pipe_[1], &one, 1) < 0 && errno != EAGAIN) {
+    return internal::ErrnoError(errno, "write", "wake", wake_pipe_[1]);
+  }
+#endif
+  return absl::OkStatus();
+}
+
+}  // namespace pollio

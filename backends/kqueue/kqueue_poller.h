@@ -1,0 +1,116 @@
+// Copyright 2026 The pollio Authors.
+//
+// -----------------------------------------------------------------------------
+// File: backends/kqueue/kqueue_poller.h
+// -----------------------------------------------------------------------------
+//
+// KqueuePoller: the Poller on kqueue(2), the OsPoller on macOS, FreeBSD and
+// OpenBSD.
+//
+//   * Interest: EVFILT_READ and EVFILT_WRITE, one kernel registration per
+//     (fd, filter), with udata = Encode(fd, kind). The two filters of one fd
+//     reported in one batch merge into one EventObject.
+//   * Triggers: level; kEdge = EV_CLEAR; kOneshot = EV_DISPATCH, re-armed by
+//     modify (EV_ADD | EV_ENABLE). With both filters, a oneshot fd is
+//     reported once in all, not once per filter. kExclusive works as kLevel.
+//   * Changes are applied with EV_RECEIPT, so each change's own error comes
+//     back; a failed add or modify rolls back the changes that succeeded,
+//     leaving nothing half-registered.
+//   * EV_EOF reports kHangup (with kReadable on the read filter); EV_EOF with
+//     an error in fflags (a refused connect) and EV_ERROR report kError.
+//   * Old macOS answers EV_ADD for a pipe whose peer is closed with EPIPE
+//     (mio issue 582): that is readiness, so the add succeeds and the next
+//     wait reports kReadable | kHangup.
+//   * Timeouts: nanosecond precision through the kevent timespec.
+//   * wake(): an EVFILT_USER event triggered with NOTE_TRIGGER (a pipe on
+//     systems without EVFILT_USER).
+//   * wait(timeout, mask): Unimplemented. kqueue has no atomic signal-mask
+//     wait; register the signals with EVFILT_SIGNAL instead (kevent reports
+//     them as events; block them with sigprocmask so they stay pending).
+//
+// Verification: no macOS or BSD machine runs this project's CI. On Linux the
+// unchanged sources are built against a kqueue emulation written on epoll
+// (backends/kqueue/emulation, testonly) and the whole conformance suite runs
+// against that build (//tests:conformance_emulated_kqueue_test).
+//
+// Not thread-safe except wake(); see poller/poller.h.
+
+#ifndef POLLIO_BACKENDS_KQUEUE_KQUEUE_POLLER_H_
+#define POLLIO_BACKENDS_KQUEUE_KQUEUE_POLLER_H_
+
+#include <signal.h>
+#include <sys/types.h>
+// <sys/event.h> needs <sys/types.h> first on the BSDs.
+#include <sys/event.h>
+
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "event/event.h"
+#include "poller/internal/registration_table.h"
+#include "poller/poller.h"
+
+namespace pollio {
+
+class KqueuePoller final : public Poller {
+ public:
+  // KqueuePoller::Create()
+  //
+  // InvalidArgument for out-of-range options; the OS error if kqueue() or
+  // the wake event cannot be set up.
+  static absl::StatusOr<std::unique_ptr<KqueuePoller>> Create(
+      PollerOptions options = {});
+
+  KqueuePoller(const KqueuePoller&) = delete;
+  KqueuePoller& operator=(const KqueuePoller&) = delete;
+  ~KqueuePoller() override;
+
+  absl::Status add(EventObject ev, Trigger trigger = Trigger::kLevel) override;
+  absl::Status modify(EventObject ev,
+                      Trigger trigger = Trigger::kLevel) override;
+  absl::Status del(int fd) override;
+  using Poller::wait;
+  absl::StatusOr<absl::Span<const EventObject>> wait(
+      absl::Duration timeout = absl::InfiniteDuration()) override;
+  absl::StatusOr<absl::Span<const EventObject>> wait(
+      absl::Duration timeout, const sigset_t& mask) override;
+  absl::Status wake() override;
+  Backend backend() const override { return Backend::kKqueue; }
+  std::size_t size() const override { return table_.size(); }
+
+ private:
+  using Entry = internal::RegistrationTable::Entry;
+
+  KqueuePoller(int kq, int max_events);
+
+  const Registration* FindRegistration(int fd) const override {
+    return table_.FindRegistration(fd);
+  }
+  void VisitRegistrations(
+      absl::FunctionRef<void(const Registration&)> visit) const override {
+    table_.VisitRegistrations(visit);
+  }
+
+  // Applies `count` (at most 2) changes with EV_RECEIPT. On failure, undoes
+  // the ones that succeeded with the matching `undo` entries and returns the
+  // first error. EPIPE on EV_ADD counts as success and sets *epipe.
+  absl::Status Apply(struct kevent* changes, const struct kevent* undo,
+                     int count, std::string_view method, int fd, bool* epipe);
+
+  int kq_;
+  int wake_pipe_[2] = {-1, -1};        // only where EVFILT_USER is missing
+  internal::RegistrationTable table_;  // backend_slot: kFired
+  std::vector<struct kevent> kernel_events_;  // max_events long, reused
+  std::vector<int> pending_eof_;              // fds whose EV_ADD answered EPIPE
+};
+
+}  // namespace pollio
+
+#endif  // POLLIO_BACKENDS_KQUEUE_KQUEUE_POLLER_H_
