@@ -93,6 +93,11 @@ int Plan(const EventObject& ev, Trigger trigger, const Registration* old,
   return count;
 }
 
+// The errno an EV_RECEIPT row carries (0 for success).
+int ReceiptError(const struct kevent& receipt) {
+  return (receipt.flags & EV_ERROR) != 0 ? static_cast<int>(receipt.data) : 0;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<KqueuePoller>> KqueuePoller::Create(
@@ -149,9 +154,7 @@ absl::Status KqueuePoller::Apply(struct kevent* changes,
   int first_error = 0;
   bool succeeded[2] = {true, true};
   for (int i = 0; i < placed; ++i) {
-    const int error = (receipts[i].flags & EV_ERROR) != 0
-                          ? static_cast<int>(receipts[i].data)
-                          : 0;
+    const int error = ReceiptError(receipts[i]);
     if (error == 0) continue;
     if (error == EPIPE && (changes[i].flags & EV_ADD) != 0) {
       *epipe = true;  // old macOS: a pipe whose peer is closed
@@ -222,9 +225,7 @@ absl::Status KqueuePoller::del(int fd) {
   const int placed = ::kevent(kq_, changes, count, receipts, count, nullptr);
   if (placed < 0) return internal::ErrnoError(errno, "kevent", "EV_DELETE", fd);
   for (int i = 0; i < placed; ++i) {
-    const int error = (receipts[i].flags & EV_ERROR) != 0
-                          ? static_cast<int>(receipts[i].data)
-                          : 0;
+    const int error = ReceiptError(receipts[i]);
     // ENOENT / EBADF: the fd was closed, and the kernel dropped its knotes
     // with it. Forgetting it here is the way to recover.
     if (error != 0 && error != ENOENT && error != EBADF) {
