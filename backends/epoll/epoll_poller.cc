@@ -1,6 +1,7 @@
 #include "backends/epoll/epoll_poller.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -10,12 +11,14 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "event/event.h"
 #include "poller/internal/errors.h"
+#include "poller/internal/teardown_interrupt.h"
 #include "poller/internal/timeout.h"
 #include "poller/internal/wake_fd.h"
 
@@ -176,6 +179,21 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::wait(
 absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
     absl::Duration timeout, const sigset_t* mask) {
   table_.BeginBatch();
+  if (ABSL_PREDICT_FALSE(internal::TeardownInterruptExpected())) {
+    // A UringPoller torn down on this thread is about to interrupt it
+    // (poller/internal/teardown_interrupt.h). ppoll is restarted by the
+    // kernel after an interruption that is not a signal, epoll_pwait2 is
+    // not: block in ppoll, then collect without blocking.
+    pollfd epoll_pollfd{epoll_fd_, POLLIN, 0};
+    timespec storage;
+    const int polled = ::ppoll(&epoll_pollfd, 1,
+                               internal::ToTimespec(timeout, &storage), mask);
+    if (polled < 0 && errno != EINTR) {
+      return internal::ErrnoError(errno, "ppoll", "", epoll_fd_);
+    }
+    if (polled <= 0) return table_.batch();  // empty: timed out or a signal
+    timeout = absl::ZeroDuration();
+  }
   const int capacity = static_cast<int>(kernel_events_.size());
   int ready;
 #if defined(POLLIO_HAVE_EPOLL_PWAIT2)

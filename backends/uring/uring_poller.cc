@@ -3,9 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <pthread.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdint>
 #include <fstream>
 #include <memory>
@@ -21,6 +23,7 @@
 #include "event/event.h"
 #include "poller/internal/errors.h"
 #include "poller/internal/poll_events.h"
+#include "poller/internal/teardown_interrupt.h"
 #include "poller/internal/timeout.h"
 #include "poller/internal/wake_fd.h"
 
@@ -38,10 +41,12 @@ constexpr std::uint64_t kRemovalFlag = std::uint64_t{1} << 63;
 // non-negative fd produces; liburing's own timeout marker
 // (LIBURING_UDATA_TIMEOUT, all ones) is another such value.
 constexpr std::uint64_t kWakeData = ~std::uint64_t{1};
+// A poll withdrawn from the submission queue before the kernel saw it.
+constexpr std::uint64_t kNopData = ~std::uint64_t{5};
 
 // Entry::backend_slot: a poll request of the current generation is queued
-// or armed in the kernel (kInFlight), or is due to be re-armed by the next
-// wait (kRearmPending).
+// or armed in the kernel (kInFlight; UnsubmittedPoll() tells which), or is
+// due to be re-armed by the next wait (kRearmPending).
 constexpr std::uint32_t kInFlight = 1;
 constexpr std::uint32_t kRearmPending = 2;
 
@@ -80,6 +85,44 @@ constexpr int kMaxTaskRunRounds = 64;
 // Control request that cancels everything, at destruction.
 constexpr std::uint64_t kCancelAllData = ~std::uint64_t{3};
 
+// The ring set-up, run on a thread of its own (RunSetup) so that the
+// caller's thread does not become one the ring's teardown interrupts: the
+// kernel links the creating thread to the ring, and only a thread's exit
+// unlinks it.
+struct SetupCall {
+  int (*setup)(unsigned, io_uring*, io_uring_params*);
+  unsigned entries;
+  io_uring* ring;
+  unsigned completion_entries;
+  io_uring_params params;
+  int result;
+};
+
+void* RunSetup(void* argument) {
+  SetupCall& call = *static_cast<SetupCall*>(argument);
+  call.result = -EINVAL;
+  for (unsigned flags : kSetupFlags) {
+    call.params = io_uring_params{};
+    call.params.flags = flags;
+    call.params.cq_entries = call.completion_entries;
+    call.result = call.setup(call.entries, call.ring, &call.params);
+    if (call.result != -EINVAL) break;
+  }
+  return nullptr;
+}
+
+// Whether the setup ran on a thread of its own (false: on the caller's,
+// because no thread could be started).
+bool SetUpOnOwnThread(SetupCall& call) {
+  pthread_t thread;
+  if (::pthread_create(&thread, nullptr, &RunSetup, &call) != 0) {
+    RunSetup(&call);
+    return false;
+  }
+  ::pthread_join(thread, nullptr);
+  return true;
+}
+
 absl::Status SetupError(int error_number) {
   if (error_number == ENOSYS) {
     return absl::UnavailableError(
@@ -117,19 +160,17 @@ absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
       new UringPoller(*std::move(wake_fd), options.max_events));
   poller->check_fd_on_add_ = options.check_fd_on_add;
 
-  io_uring_params params{};
-  int result = -EINVAL;
-  for (unsigned flags : kSetupFlags) {
-    params = io_uring_params{};
-    params.flags = flags;
-    params.cq_entries = ring_options.completion_entries;
-    result = ring_options.setup(ring_options.submission_entries, &poller->ring_,
-                                &params);
-    if (result != -EINVAL) break;
+  SetupCall call{ring_options.setup, ring_options.submission_entries,
+                 &poller->ring_,     ring_options.completion_entries,
+                 io_uring_params{},  -EINVAL};
+  if (!SetUpOnOwnThread(call)) {
+    poller->linked_threads_[0] = internal::CurrentThreadId();
   }
-  if (result < 0) return SetupError(-result);
+  const io_uring_params& params = call.params;
+  if (call.result < 0) return SetupError(-call.result);
   poller->ring_ready_ = true;
   poller->ring_disabled_ = (params.flags & IORING_SETUP_R_DISABLED) != 0;
+  poller->skip_nop_completions_ = (params.features & IORING_FEAT_CQE_SKIP) != 0;
   if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
     return absl::UnavailableError(
         "io_uring: the kernel lacks IORING_FEAT_EXT_ARG (Linux 5.11+), "
@@ -150,6 +191,9 @@ UringPoller::~UringPoller() {
   if (!ring_ready_) return;
   if (!ring_disabled_) CancelAndReapAll();
   io_uring_queue_exit(&ring_);
+  for (const int thread_id : linked_threads_) {
+    if (thread_id != 0) internal::ExpectTeardownInterrupt(thread_id);
+  }
 }
 
 void UringPoller::CancelAndReapAll() {
@@ -183,7 +227,7 @@ void UringPoller::CancelAndReapAll() {
         cancel_done = true;
       } else if (data == kWakeData) {
         wake_poll_armed_ = false;
-      } else if (data != LIBURING_UDATA_TIMEOUT &&
+      } else if (data != LIBURING_UDATA_TIMEOUT && data != kNopData &&
                  ((data & kRemovalFlag) != 0 ||
                   (cqe->flags & IORING_CQE_F_MORE) == 0)) {
         --live_requests_;
@@ -202,6 +246,9 @@ absl::Status UringPoller::EnableRing(std::string_view method, int fd) {
     return internal::ErrnoError(errno, "io_uring_register", "ENABLE_RINGS", fd);
   }
   ring_disabled_ = false;
+  // The first submitter owns a SINGLE_ISSUER ring, and the kernel links it
+  // to the ring for good: the teardown will interrupt it.
+  linked_threads_[1] = internal::CurrentThreadId();
   return absl::OkStatus();
 }
 
@@ -230,14 +277,69 @@ void UringPoller::QueuePoll(int fd, Entry& entry) {
   io_uring_sqe_set_data64(sqe,
                           UserData(fd, registration.kind, entry.generation));
   entry.backend_slot = kInFlight;
+  submission_positions_[static_cast<std::size_t>(fd)] = ring_.sq.sqe_tail - 1;
   ++live_requests_;
 }
 
 void UringPoller::QueueRemoval(std::uint64_t target) {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);  // reserved by the caller
-  io_uring_prep_poll_remove(sqe, target);
+  // An asynchronous cancel rather than POLL_REMOVE: it marks a poll that is
+  // completing at that moment as cancelled too, where POLL_REMOVE answers
+  // -EALREADY and a multishot poll carries on (and keeps the file).
+  io_uring_prep_cancel64(sqe, target, 0);
   io_uring_sqe_set_data64(sqe, target | kRemovalFlag);
   ++live_requests_;
+}
+
+io_uring_sqe* UringPoller::UnconsumedSubmission(unsigned position) {
+  // Without SQPOLL the kernel reads submission entries only inside
+  // io_uring_enter, so those between its head and our tail are still ours.
+  const unsigned head = io_uring_smp_load_acquire(ring_.sq.khead);
+  if (position - head >= ring_.sq.sqe_tail - head) return nullptr;
+  return &ring_.sq.sqes[position & ring_.sq.ring_mask];
+}
+
+io_uring_sqe* UringPoller::UnsubmittedPoll(int fd, const Entry& entry) {
+  io_uring_sqe* sqe =
+      UnconsumedSubmission(submission_positions_[static_cast<std::size_t>(fd)]);
+  // The position alone could be stale by 2^32 submissions: the user data
+  // (fd, kind, generation) says whether the entry is still this poll.
+  if (sqe == nullptr || sqe->opcode != IORING_OP_POLL_ADD ||
+      sqe->user_data !=
+          UserData(fd, entry.registration.kind, entry.generation)) {
+    return nullptr;
+  }
+  return sqe;
+}
+
+void UringPoller::Withdraw(io_uring_sqe& sqe) {
+  // The kernel insists on consuming every entry up to the tail, so a
+  // withdrawn one stays in place as a no-op.
+  io_uring_prep_nop(&sqe);
+  io_uring_sqe_set_data64(&sqe, kNopData);
+  if (skip_nop_completions_) sqe.flags |= IOSQE_CQE_SKIP_SUCCESS;
+  --live_requests_;
+}
+
+absl::Status UringPoller::FlushRemovals(int fd) {
+  // Submits everything queued and runs the completion work the kernel
+  // defers to this thread (DEFER_TASKRUN), which is where a cancelled poll
+  // completes and drops its reference to the file.
+  const int submitted = io_uring_submit_and_get_events(&ring_);
+  ++enter_calls_;
+  if (submitted < 0) {
+    return internal::ErrnoError(-submitted, "io_uring_enter", "del", fd);
+  }
+  // The kernel runs a bounded number of deferred items per enter; go back
+  // for the rest so that the cancellation is among those done.
+  for (int round = 0;
+       round < kMaxTaskRunRounds &&
+       (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+       ++round) {
+    ++enter_calls_;
+    if (io_uring_get_events(&ring_) < 0) break;
+  }
+  return absl::OkStatus();
 }
 
 void UringPoller::QueueWakePoll() {
@@ -258,6 +360,9 @@ absl::Status UringPoller::add(EventObject ev, Trigger trigger) {
   if (absl::Status status = ReserveSubmissions(1, "add", ev.fd); !status.ok()) {
     return status;
   }
+  if (static_cast<std::size_t>(ev.fd) >= submission_positions_.size()) {
+    submission_positions_.resize(static_cast<std::size_t>(ev.fd) + 1);
+  }
   Entry& entry = table_.Insert(ev, trigger);
   entry.generation = (entry.generation + 1) & kGenerationMask;
   QueuePoll(ev.fd, entry);
@@ -268,14 +373,23 @@ absl::Status UringPoller::modify(EventObject ev, Trigger trigger) {
   if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
     return status;
   }
-  const bool in_flight = table_.Find(ev.fd)->backend_slot == kInFlight;
+  const Entry& old = *table_.Find(ev.fd);
+  io_uring_sqe* unsubmitted =
+      old.backend_slot == kInFlight ? UnsubmittedPoll(ev.fd, old) : nullptr;
+  // The old poll: still in the queue, it becomes a no-op; in the kernel, it
+  // is cancelled.
+  const bool in_kernel =
+      old.backend_slot == kInFlight && unsubmitted == nullptr;
   if (absl::Status status =
-          ReserveSubmissions(in_flight ? 2 : 1, "modify", ev.fd);
+          ReserveSubmissions(in_kernel ? 2 : 1, "modify", ev.fd);
       !status.ok()) {
     return status;
   }
-  if (in_flight) {
-    const Entry& old = *table_.Find(ev.fd);
+  // A flush by ReserveSubmissions may have handed the old poll over.
+  if (unsubmitted != nullptr) unsubmitted = UnsubmittedPoll(ev.fd, old);
+  if (unsubmitted != nullptr) {
+    Withdraw(*unsubmitted);
+  } else if (old.backend_slot == kInFlight) {
     QueueRemoval(UserData(ev.fd, old.registration.kind, old.generation));
   }
   Entry& entry = table_.Update(ev, trigger);
@@ -288,10 +402,29 @@ absl::Status UringPoller::del(int fd) {
   if (absl::Status status = table_.CheckDel(fd); !status.ok()) return status;
   const Entry& entry = *table_.Find(fd);
   if (entry.backend_slot == kInFlight) {
-    if (absl::Status status = ReserveSubmissions(1, "del", fd); !status.ok()) {
-      return status;
+    if (io_uring_sqe* sqe = UnsubmittedPoll(fd, entry); sqe != nullptr) {
+      // The kernel never saw it: nothing holds the file.
+      Withdraw(*sqe);
+    } else {
+      // An armed poll holds a reference to the file, so the caller's close
+      // would release nothing (a listener would stay bound): cancel it now,
+      // in one io_uring_enter with whatever else is queued.
+      if (absl::Status status = ReserveSubmissions(1, "del", fd);
+          !status.ok()) {
+        return status;
+      }
+      QueueRemoval(UserData(fd, entry.registration.kind, entry.generation));
+      const unsigned cancel_position = ring_.sq.sqe_tail - 1;
+      if (absl::Status status = FlushRemovals(fd); !status.ok()) {
+        io_uring_sqe* cancel = UnconsumedSubmission(cancel_position);
+        // Consumed after all: the cancel is under way, and del stands.
+        if (cancel != nullptr) {
+          // Take the cancel back, so that the failed del changed nothing.
+          Withdraw(*cancel);
+          return status;
+        }
+      }
     }
-    QueueRemoval(UserData(fd, entry.registration.kind, entry.generation));
   }
   // The generation stays with the fd number; the next add advances it, so
   // late completions of this registration are recognised as stale.
@@ -312,12 +445,16 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::wait(
 absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     absl::Duration timeout, const sigset_t* mask) {
   table_.BeginBatch();
+  woken_ = false;
   if (absl::Status status = EnableRing("wait", ring_.ring_fd); !status.ok()) {
     return status;
   }
   if (absl::Status status = QueuePendingRequests(); !status.ok()) {
     return status;
   }
+  // Completions already here (del leaves its cancellations behind) come
+  // first, so that they cannot end the blocking enter below at once.
+  ReapCompletions();
   timespec storage;
   const timespec* relative = internal::ToTimespec(timeout, &storage);
   // "Forever" is the longest finite timeout rather than no timeout: with a
@@ -329,25 +466,62 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
           ? relative->tv_sec
           : absl::ToInt64Seconds(internal::kLongestFiniteTimeout);
   kernel_timeout.tv_nsec = relative != nullptr ? relative->tv_nsec : 0;
-  io_uring_cqe* first = nullptr;
-  // liburing takes the mask by non-const pointer but only passes it on.
-  const int result = io_uring_submit_and_wait_timeout(
-      &ring_, &first, 1, &kernel_timeout, const_cast<sigset_t*>(mask));
-  // ETIME: timed out. EINTR: a signal. EBUSY/EAGAIN: completions are backed
-  // up in the overflow list; reaping below makes room. None is an error.
-  if (result < 0 && result != -ETIME && result != -EINTR && result != -EBUSY &&
-      result != -EAGAIN) {
-    return internal::ErrnoError(-result, "io_uring_enter", "", ring_.ring_fd);
-  }
-  ReapCompletions();
-  // Deferred completion work the kernel has not run yet (it caps each
-  // enter): fetch more while the batch has room.
-  for (int round = 0;
-       round < kMaxTaskRunRounds && !table_.batch_full() &&
-       (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0;
-       ++round) {
-    if (io_uring_get_events(&ring_) < 0) break;
-    ReapCompletions();
+  const bool blocking =
+      kernel_timeout.tv_sec != 0 || kernel_timeout.tv_nsec != 0;
+  // Only a finite blocking wait that is cut short needs the time: read the
+  // clock once here, not per event.
+  const bool finite = blocking && relative != nullptr;
+  const std::chrono::steady_clock::time_point start =
+      finite ? std::chrono::steady_clock::now()
+             : std::chrono::steady_clock::time_point();
+  for (;;) {
+    const bool block = blocking && table_.batch().empty() && !woken_;
+    int result;
+    if (block) {
+      io_uring_cqe* first = nullptr;
+      // liburing takes the mask by non-const pointer but only passes it on.
+      result = io_uring_submit_and_wait_timeout(
+          &ring_, &first, 1, &kernel_timeout, const_cast<sigset_t*>(mask));
+    } else {
+      result = io_uring_submit_and_get_events(&ring_);
+    }
+    ++enter_calls_;
+    // ETIME: timed out. EINTR: a signal. EBUSY/EAGAIN: completions are
+    // backed up in the overflow list; reaping below makes room. None is an
+    // error.
+    if (result < 0 && result != -ETIME && result != -EINTR &&
+        result != -EBUSY && result != -EAGAIN) {
+      return internal::ErrnoError(-result, "io_uring_enter", "", ring_.ring_fd);
+    }
+    unsigned reaped = ReapCompletions();
+    // Deferred completion work the kernel has not run yet (it caps each
+    // enter): fetch more while the batch has room.
+    for (int round = 0;
+         round < kMaxTaskRunRounds && !table_.batch_full() &&
+         (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+         ++round) {
+      ++enter_calls_;
+      if (io_uring_get_events(&ring_) < 0) break;
+      reaped += ReapCompletions();
+    }
+    // An enter that ends with no completion at all timed out or was
+    // interrupted by a signal, whatever it returned (it returns the count
+    // submitted when it submitted anything).
+    if (!block || reaped == 0 || !table_.batch().empty() || woken_ ||
+        result == -ETIME || result == -EINTR || result == -EBUSY ||
+        result == -EAGAIN) {
+      break;
+    }
+    // Only our own completions (cancellations, no-ops, stale polls) ended
+    // the enter: no reason to return, so wait out the rest of the timeout.
+    if (finite) {
+      const absl::Duration remaining =
+          timeout - absl::FromChrono(std::chrono::steady_clock::now() - start);
+      if (remaining <= absl::ZeroDuration()) break;
+      internal::ToTimespec(remaining, &storage);
+      kernel_timeout.tv_sec = storage.tv_sec;
+      kernel_timeout.tv_nsec = storage.tv_nsec;
+    }
   }
   return table_.batch();
 }
@@ -382,7 +556,7 @@ absl::Status UringPoller::QueuePendingRequests() {
   return absl::OkStatus();
 }
 
-void UringPoller::ReapCompletions() {
+unsigned UringPoller::ReapCompletions() {
   unsigned head;
   unsigned consumed = 0;
   io_uring_cqe* cqe;
@@ -391,12 +565,14 @@ void UringPoller::ReapCompletions() {
     ++consumed;
   }
   io_uring_cq_advance(&ring_, consumed);
+  return consumed;
 }
 
 bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
   const std::uint64_t data = io_uring_cqe_get_data64(&cqe);
-  if (data == LIBURING_UDATA_TIMEOUT) return true;
+  if (data == LIBURING_UDATA_TIMEOUT || data == kNopData) return true;
   if (data == kWakeData) {
+    woken_ = true;
     wake_poll_armed_ = false;
     wake_fd_.Drain();
     return true;
@@ -448,6 +624,7 @@ UringPoller::RingStats UringPoller::ring_stats() const {
   stats.live_requests = live_requests_;
   stats.submissions_queued = io_uring_sq_ready(&ring_);
   stats.completions_ready = io_uring_cq_ready(&ring_);
+  stats.enter_calls = enter_calls_;
   return stats;
 }
 

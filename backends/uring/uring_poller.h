@@ -146,10 +146,15 @@ class UringPoller final : public Poller {
   // complete (polls, including ones whose registration is gone, and
   // removals), and entries waiting in the two queues. With every fd del'd
   // and a few waits done, all three return to zero.
+  // `enter_calls` counts the io_uring_enter calls this poller has made
+  // (liburing may skip one that has nothing to do, so it is an upper bound):
+  // a wait makes one (plus one per round of deferred work the kernel left
+  // behind); a del of a poll the kernel holds makes one.
   struct RingStats {
     std::size_t live_requests = 0;
     unsigned submissions_queued = 0;
     unsigned completions_ready = 0;
+    std::uint64_t enter_calls = 0;
   };
   RingStats ring_stats() const;
 
@@ -176,10 +181,22 @@ class UringPoller final : public Poller {
   absl::Status EnableRing(std::string_view method, int fd);
   void QueuePoll(int fd, Entry& entry);
   void QueueRemoval(std::uint64_t target);
+  // The submission entry at `position` if the kernel has not consumed it
+  // yet, else null.
+  io_uring_sqe* UnconsumedSubmission(unsigned position);
+  // The queued poll of `fd`'s current registration if the kernel has not
+  // seen it yet, else null.
+  io_uring_sqe* UnsubmittedPoll(int fd, const Entry& entry);
+  // Turns a queued request the kernel has not seen into a no-op.
+  void Withdraw(io_uring_sqe& sqe);
+  // Submits what is queued and runs the deferred completion work, so that
+  // a cancelled poll has let go of its file when this returns.
+  absl::Status FlushRemovals(int fd);
   void QueueWakePoll();
   // Reaps completions into the batch; leaves in the ring any it cannot take
-  // now (batch full, or no room to re-arm), for the next wait.
-  void ReapCompletions();
+  // now (batch full, or no room to re-arm), for the next wait. Returns how
+  // many it consumed.
+  unsigned ReapCompletions();
   bool HandleCompletion(const io_uring_cqe& cqe);
   void CancelAndReapAll();
   // Queues the re-arms and removal retries the last wait left pending.
@@ -189,11 +206,20 @@ class UringPoller final : public Poller {
   bool ring_ready_ = false;
   bool ring_disabled_ = false;   // IORING_SETUP_R_DISABLED until first use
   bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
+  bool skip_nop_completions_ = false;  // IORING_FEAT_CQE_SKIP
+  bool woken_ = false;                 // the current wait saw wake()
+  std::uint64_t enter_calls_ = 0;
+  // Threads the kernel linked to the ring, which its teardown interrupts:
+  // [0] the creator, when the set-up could not run on a thread of its own;
+  // [1] the first submitter. 0: none.
+  int linked_threads_[2] = {0, 0};
   internal::WakeFd wake_fd_;
   internal::RegistrationTable table_;  // backend_slot: kInFlight flag
   std::size_t live_requests_ = 0;
   bool wake_poll_armed_ = false;
   std::vector<int> pending_rearms_;  // fds to re-arm at the next wait
+  // Indexed by fd: where the fd's last poll went in the submission queue.
+  std::vector<unsigned> submission_positions_;
   std::vector<std::uint64_t> pending_removals_;  // removals to retry
 };
 
