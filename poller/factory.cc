@@ -84,11 +84,18 @@ absl::StatusOr<std::unique_ptr<Poller>> NewOsPoller(PollerOptions options) {
 }
 
 std::vector<Backend> AvailableBackends() {
-  std::vector<Backend> available;
-  for (Backend backend : kPreference) {
-    if (NewPoller(backend, PollerOptions{1}).ok()) available.push_back(backend);
-  }
-  return available;
+  // Probed once per process: a probe is a poller made and dropped, and a
+  // pure query should not cost that on every call.
+  static const std::vector<Backend>* const available = [] {
+    auto* backends = new std::vector<Backend>();
+    for (Backend backend : kPreference) {
+      if (NewPoller(backend, PollerOptions{1}).ok()) {
+        backends->push_back(backend);
+      }
+    }
+    return backends;
+  }();
+  return *available;
 }
 
 }  // namespace pollio

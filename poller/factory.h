@@ -44,8 +44,13 @@ absl::StatusOr<std::unique_ptr<Poller>> NewOsPoller(PollerOptions options = {});
 
 // AvailableBackends()
 //
-// The backends compiled in and usable on this kernel, native one first. Each
-// call probes by creating (and destroying) one poller per backend.
+// The backends compiled in and usable on this kernel, native one first.
+// Probed once per process, at the first call, by creating and destroying
+// one poller per backend; later calls return that answer (a sysctl such as
+// kernel.io_uring_disabled changed afterwards is not seen: NewPoller still
+// tells the truth). Thread-safe. The probe has no effect on the caller: its
+// io_uring ring is set up on a short-lived thread of its own and never
+// used, so its teardown interrupts none of the caller's waits.
 std::vector<Backend> AvailableBackends();
 
 }  // namespace pollio
