@@ -26,6 +26,10 @@
 //     NotFound) and the status says so.
 //   * The fd and kind travel in epoll_event.data.u64 (event/event.h Encode),
 //     so results need no lookup to know a listener from a client.
+//   * Result order: the kernel's ready list, roughly the order in which the
+//     fds became ready. With more ready than max_events, the kernel moves
+//     each level-triggered fd it reported to the back of the list, so the
+//     fds not reported come first in the next wait and none is starved.
 //   * Timeouts: epoll_pwait2 with nanosecond precision where the kernel has
 //     it (5.11+, probed once at Create); otherwise epoll_wait with the
 //     timeout rounded up to whole milliseconds.
