@@ -178,6 +178,15 @@ class Poller {
   // at most `max_events` of them (more are reported by later calls, none
   // lost), one entry per fd with readable and writable merged.
   //
+  // The order of the entries is unspecified and differs between backends;
+  // do not depend on it. epoll gives the kernel's ready-list order (roughly
+  // the order in which the fds became ready), kqueue the kernel's order,
+  // poll its scan order over registration slots, io_uring completion order;
+  // each backend's header says more. What every backend does promise is
+  // that no ready fd starves: when more than `max_events` are ready, later
+  // waits report the others first, so a level-triggered fd that stays ready
+  // takes its turn among them.
+  //
   // Returns an empty span on timeout, on `wake()` and on EINTR (never an
   // error for a signal). Does not return before `timeout` unless something
   // is ready, woken or interrupted: timeouts are rounded up to the OS's

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -402,6 +403,95 @@ TEST_P(ConformanceTest, MoreReadyThanMaxEventsAllDeliveredOverWaits) {
     EXPECT_EQ(delivered.count(pair.left.get()), 1u) << pair.left.get();
   }
   ExpectNoEvents(*small);
+}
+
+// Records which fds each of `waits` consecutive waits of `poller` reports,
+// nothing drained, and checks that they take turns: every `window`
+// consecutive waits report each fd of `live` at least once, and each is
+// reported waits * max_events / live.size() times, give or take one. Result
+// order is unspecified; this is what a backend must do whatever its order.
+void ExpectTurns(Poller& poller, const std::set<int>& live, int max_events,
+                 int waits, int window, const char* when) {
+  std::vector<std::set<int>> reported;
+  std::map<int, int> counts;
+  for (int i = 0; i < waits; ++i) {
+    std::vector<EventObject> events = WaitEvents(poller);
+    EXPECT_EQ(events.size(), static_cast<std::size_t>(max_events))
+        << when << ", wait " << i;
+    reported.emplace_back();
+    for (const EventObject& ev : events) {
+      EXPECT_EQ(live.count(ev.fd), 1u) << when << ": fd " << ev.fd;
+      EXPECT_TRUE(reported.back().insert(ev.fd).second) << "twice in a wait";
+      ++counts[ev.fd];
+    }
+  }
+  for (int start = 0; start + window <= waits; ++start) {
+    std::set<int> seen;
+    for (int i = start; i < start + window; ++i) {
+      seen.insert(reported[i].begin(), reported[i].end());
+    }
+    if (seen != live) {
+      ADD_FAILURE() << when << ": waits " << start << ".." << start + window - 1
+                    << " left an fd out";
+      break;
+    }
+  }
+  const double fair = static_cast<double>(waits) * max_events / live.size();
+  for (int fd : live) {
+    EXPECT_NEAR(counts[fd], fair, 1.0) << when << ": fd " << fd;
+  }
+}
+
+// More level-triggered fds ready than max_events, none drained: no fd is
+// starved by the others, whatever order the backend reports in.
+TEST_P(ConformanceTest, MoreReadyThanMaxEventsTakeTurns) {
+  std::unique_ptr<Poller> small = Make(PollerOptions{2});
+  ASSERT_NE(small, nullptr);
+  constexpr int kFds = 5;
+  std::vector<SocketPair> pairs;
+  std::set<int> live;
+  for (int i = 0; i < kFds; ++i) {
+    pairs.push_back(MakeSocketPair());
+    ASSERT_TRUE(small->add(EventObject::Client(pairs.back().left.get())).ok());
+    ASSERT_TRUE(WriteBytes(pairs.back().right.get()));
+    live.insert(pairs.back().left.get());
+  }
+  ExpectTurns(*small, live, 2, /*waits=*/50, /*window=*/kFds, "5 fds");
+}
+
+// The same after dels in mid-rotation (poll fills a deleted slot with its
+// last one): the fds left still take turns.
+TEST_P(ConformanceTest, MoreReadyThanMaxEventsTakeTurnsAfterDels) {
+  std::unique_ptr<Poller> small = Make(PollerOptions{2});
+  ASSERT_NE(small, nullptr);
+  constexpr int kFds = 9;
+  std::vector<SocketPair> pairs;
+  std::set<int> live;
+  for (int i = 0; i < kFds; ++i) {
+    pairs.push_back(MakeSocketPair());
+    ASSERT_TRUE(small->add(EventObject::Client(pairs.back().left.get())).ok());
+    ASSERT_TRUE(WriteBytes(pairs.back().right.get()));
+    live.insert(pairs.back().left.get());
+  }
+  // Two waits in, del one fd each of them reported, as a server closing
+  // clients does, and one fd neither reported.
+  std::set<int> reported;
+  for (int i = 0; i < 2; ++i) {
+    for (const EventObject& ev : WaitEvents(*small)) reported.insert(ev.fd);
+  }
+  ASSERT_EQ(reported.size(), 4u);
+  std::vector<int> doomed = {*reported.begin(), *reported.rbegin()};
+  for (int fd : live) {
+    if (reported.count(fd) == 0) {
+      doomed.push_back(fd);
+      break;
+    }
+  }
+  for (int fd : doomed) {
+    ASSERT_TRUE(small->del(fd).ok());
+    live.erase(fd);
+  }
+  ExpectTurns(*small, live, 2, /*waits=*/60, /*window=*/6, "after 3 dels");
 }
 
 TEST_P(ConformanceTest, ManyRegisteredFewActiveAllReported) {

@@ -14,6 +14,7 @@
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "event/event.h"
@@ -124,14 +125,7 @@ absl::Status EpollPoller::modify(EventObject ev, Trigger trigger) {
   const Registration old = table_.Find(ev.fd)->registration;
   if (trigger == Trigger::kExclusive || old.trigger == Trigger::kExclusive) {
     // EPOLL_CTL_MOD refuses EPOLLEXCLUSIVE (EINVAL) both ways: re-add.
-    if (::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, ev.fd, nullptr) != 0) {
-      return internal::ErrnoError(errno, "epoll_ctl", "DEL", ev.fd);
-    }
-    if (absl::Status status = Control(EPOLL_CTL_ADD, "ADD", ev, trigger);
-        !status.ok()) {
-      // Put the old registration back so a failed modify changes nothing.
-      (void)Control(EPOLL_CTL_ADD, "ADD",
-                    EventObject{ev.fd, old.kind, old.interest}, old.trigger);
+    if (absl::Status status = Readd(old, ev, trigger); !status.ok()) {
       return status;
     }
   } else if (absl::Status status = Control(EPOLL_CTL_MOD, "MOD", ev, trigger);
@@ -140,6 +134,48 @@ absl::Status EpollPoller::modify(EventObject ev, Trigger trigger) {
   }
   table_.Update(ev, trigger);
   return absl::OkStatus();
+}
+
+absl::Status EpollPoller::Readd(const Registration& old, const EventObject& ev,
+                                Trigger trigger) {
+  if (trigger == Trigger::kExclusive && old.trigger != Trigger::kExclusive) {
+    // The kernel refuses some targets only under EPOLLEXCLUSIVE (an epoll
+    // instance). Finding that out after the DEL would be too late: the old
+    // registration can be added back, but a fresh ADD re-arms a oneshot
+    // that fired and reports an edge fd that is ready once more. So put the
+    // same ADD to a scratch epoll instance first; nothing the caller can see
+    // changes, and closing the scratch instance drops its registration.
+    // (Out of kExclusive, the target already passed this check.)
+    const int scratch = ::epoll_create1(EPOLL_CLOEXEC);
+    if (scratch < 0) return internal::ErrnoError(errno, "epoll_create1");
+    epoll_event event{};
+    event.events = ToEpollEvents(ev.events, trigger);
+    const int result = ::epoll_ctl(scratch, EPOLL_CTL_ADD, ev.fd, &event);
+    const int error = errno;
+    ::close(scratch);
+    if (result != 0) {
+      return internal::ErrnoError(error, "epoll_ctl", "ADD", ev.fd);
+    }
+  }
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, ev.fd, nullptr) != 0) {
+    return internal::ErrnoError(errno, "epoll_ctl", "DEL", ev.fd);
+  }
+  absl::Status status = Control(EPOLL_CTL_ADD, "ADD", ev, trigger);
+  if (status.ok()) return status;
+  // Only a failure the scratch ADD could not foresee gets here (ENOMEM;
+  // ENOSPC if other instances took the last of max_user_watches). Add the
+  // old registration back, as close to unchanged as the kernel allows.
+  if (Control(EPOLL_CTL_ADD, "ADD", EventObject{ev.fd, old.kind, old.interest},
+              old.trigger)
+          .ok()) {
+    return status;
+  }
+  // Neither is in the kernel now: the table must not claim one is.
+  table_.Erase(ev.fd);
+  return internal::ErrnoError(
+      ErrnoFromStatus(status).value_or(0), "epoll_ctl", "ADD", ev.fd,
+      absl::StrCat("adding the old registration back failed too: fd ", ev.fd,
+                   " is no longer registered"));
 }
 
 absl::Status EpollPoller::Control(int op, std::string_view op_name,

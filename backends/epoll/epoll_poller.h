@@ -10,11 +10,26 @@
 //     kHangup) and EPOLLOUT. Triggers: level; kEdge = EPOLLET;
 //     kOneshot = EPOLLONESHOT, re-armed by modify (EPOLL_CTL_MOD);
 //     kExclusive = EPOLLEXCLUSIVE (Linux 4.5+), so several pollers sharing
-//     a listener are not all woken by each connection. The kernel allows
-//     no EPOLL_CTL_MOD of it: modify into or out of kExclusive is a DEL and
-//     an ADD (and the old registration is restored if the ADD fails).
+//     a listener are not all woken by each connection.
+//   * modify into, out of or within kExclusive is an EPOLL_CTL_DEL and an
+//     ADD: the kernel allows no EPOLL_CTL_MOD of EPOLLEXCLUSIVE. The one
+//     target it refuses EPOLLEXCLUSIVE for, an epoll instance (another
+//     poller's fd), is found before anything is deleted, by the same ADD on
+//     a scratch epoll instance (so the call needs one more fd for a moment,
+//     and fails with EMFILE without it): such a modify fails with
+//     InvalidArgument (EINVAL, "epoll_ctl(ADD, fd=7): ...") and changes
+//     nothing. If the ADD fails after the DEL all the same (ENOMEM, or
+//     ENOSPC at fs.epoll.max_user_watches), the old registration is added
+//     back, which the kernel cannot make exact: a kOneshot that fired is
+//     armed again, and a kEdge fd that is ready is reported once more. If
+//     adding it back fails too, the fd is left unregistered (find() returns
+//     NotFound) and the status says so.
 //   * The fd and kind travel in epoll_event.data.u64 (event/event.h Encode),
 //     so results need no lookup to know a listener from a client.
+//   * Result order: the kernel's ready list, roughly the order in which the
+//     fds became ready. With more ready than max_events, the kernel moves
+//     each level-triggered fd it reported to the back of the list, so the
+//     fds not reported come first in the next wait and none is starved.
 //   * Timeouts: epoll_pwait2 with nanosecond precision where the kernel has
 //     it (5.11+, probed once at Create); otherwise epoll_wait with the
 //     timeout rounded up to whole milliseconds.
@@ -92,6 +107,12 @@ class EpollPoller final : public Poller {
     table_.VisitRegistrations(visit);
   }
   EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events);
+
+  // modify() into, out of or within kExclusive: EPOLL_CTL_DEL, then ADD of
+  // `ev` with `trigger`, with `old` added back if that ADD fails (and `fd`
+  // erased from the table if even that fails).
+  absl::Status Readd(const Registration& old, const EventObject& ev,
+                     Trigger trigger);
 
   // epoll_ctl ADD or MOD of `ev` with `trigger`; the OS error as a status.
   absl::Status Control(int op, std::string_view op_name, const EventObject& ev,

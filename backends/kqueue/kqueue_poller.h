@@ -21,6 +21,10 @@
 //   * Old macOS answers EV_ADD for a pipe whose peer is closed with EPIPE
 //     (mio issue 582): that is readiness, so the add succeeds and the next
 //     wait reports kReadable | kHangup.
+//   * Result order: kevent's, the kernel's queue of active events (two
+//     filters of one fd merge at the first one's place). With more ready
+//     than max_events, the kernel queues each level-triggered event it
+//     reported again behind the others, so none is starved.
 //   * Timeouts: nanosecond precision through the kevent timespec.
 //   * wake(): an EVFILT_USER event triggered with NOTE_TRIGGER (a pipe on
 //     systems without EVFILT_USER).

@@ -16,8 +16,12 @@
 //     poll(2) skips) after reporting it; modify re-arms it.
 //   * Timeouts: ppoll with nanosecond precision on Linux and the BSDs;
 //     poll with the timeout rounded up to whole milliseconds on macOS.
-//   * More ready fds than max_events: the next wait resumes the scan where
-//     this one stopped, so no fd is starved.
+//   * Result order: slot order, which is add order until a del moves the
+//     last slot into the hole; unlike epoll's and io_uring's, it has nothing
+//     to do with when the fds became ready. Each scan starts where the last
+//     full batch stopped and wraps around, so with more ready fds than
+//     max_events the next wait goes on with the ones not yet reported and
+//     none is starved, before or after dels move slots.
 //   * `add` checks the fd is open (fcntl F_GETFD) and returns EBADF's status
 //     if not, as epoll does (PollerOptions::check_fd_on_add turns this off).
 //     Regular files and directories are accepted: poll(2) reports them always

@@ -33,10 +33,12 @@ std::string Describe(std::string_view call, std::string_view op, int fd) {
 }  // namespace
 
 absl::Status ErrnoError(int error_number, std::string_view call,
-                        std::string_view op, int fd) {
-  absl::Status status(
-      absl::ErrnoToStatusCode(error_number),
-      absl::StrCat(Describe(call, op, fd), ": ", std::strerror(error_number)));
+                        std::string_view op, int fd,
+                        std::string_view consequence) {
+  std::string message =
+      absl::StrCat(Describe(call, op, fd), ": ", std::strerror(error_number));
+  if (!consequence.empty()) absl::StrAppend(&message, "; ", View(consequence));
+  absl::Status status(absl::ErrnoToStatusCode(error_number), message);
   status.SetPayload(View(kErrnoPayloadUrl),
                     absl::Cord(absl::StrCat(error_number)));
   return status;

@@ -23,9 +23,12 @@ inline constexpr int kNoFd = INT_MIN;
 // The status for a failed system call: the code absl::ErrnoToStatusCode picks
 // for `error_number`, the message "call(op, fd=7): <strerror>" (op and fd
 // left out when empty / kNoFd), and the errno as a payload that
-// pollio::ErrnoFromStatus() reads back.
+// pollio::ErrnoFromStatus() reads back. A non-empty `consequence` (what the
+// failure did to the poller, when it could not leave it unchanged) is
+// appended as "call(op, fd=7): <strerror>; <consequence>".
 absl::Status ErrnoError(int error_number, std::string_view call,
-                        std::string_view op = {}, int fd = kNoFd);
+                        std::string_view op = {}, int fd = kNoFd,
+                        std::string_view consequence = {});
 
 // CallError()
 //

@@ -69,6 +69,13 @@ TEST(ErrorsTest, ErrnoErrorNamesCallOpAndFdAndCarriesErrno) {
   const absl::Status no_fd = ErrnoError(EMFILE, "epoll_create1");
   EXPECT_EQ(no_fd.message(), "epoll_create1(): Too many open files");
   EXPECT_EQ(ErrnoFromStatus(no_fd), EMFILE);
+
+  const absl::Status lost =
+      ErrnoError(ENOMEM, "epoll_ctl", "ADD", 7, "fd 7 is no longer registered");
+  EXPECT_EQ(lost.message(),
+            "epoll_ctl(ADD, fd=7): Cannot allocate memory; fd 7 is no longer "
+            "registered");
+  EXPECT_EQ(ErrnoFromStatus(lost), ENOMEM);
 }
 
 TEST(ErrorsTest, CallErrorHasNoErrno) {
