@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <memory>
 #include <set>
 #include <string>
@@ -15,6 +16,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "event/event.h"
 #include "gtest/gtest.h"
 #include "tests/test_util.h"
@@ -173,6 +176,72 @@ TEST(UringAccountingTest, TenThousandAddDelCyclesLeakNothing) {
   EXPECT_EQ(stats.submissions_queued, 0u);
   EXPECT_EQ(stats.completions_ready, 0u);
   EXPECT_EQ(poller->size(), 0u);
+}
+
+// The accept-loop pattern: every batch reports one client, which the loop
+// then deletes (free: its level poll has completed), and the loop also drops
+// and re-adds an idle client, whose armed poll must be cancelled before
+// close (one io_uring_enter). The next wait pays one enter, and is not ended
+// early by the cancellation left behind.
+TEST(UringEnterTest, DeletingClientsEveryBatchCostsOneEnterPerWait) {
+  std::unique_ptr<UringPoller> poller = MakeOrSkip();
+  SKIP_WITHOUT_URING(poller);
+  constexpr int kClients = 16;
+  std::vector<SocketPair> pairs;
+  for (int i = 0; i < kClients; ++i) {
+    pairs.push_back(MakeSocketPair());
+    ASSERT_TRUE(poller->add(EventObject::Client(pairs.back().left.get())).ok());
+  }
+  ASSERT_TRUE(poller->wait(0).ok());  // every poll armed in the kernel
+  for (int i = 0; i < kClients; ++i) {
+    ASSERT_TRUE(WriteBytes(pairs[i].right.get()));
+    const std::uint64_t before_wait = poller->ring_stats().enter_calls;
+    absl::StatusOr<absl::Span<const EventObject>> events =
+        poller->wait(absl::Seconds(5));
+    ASSERT_TRUE(events.ok()) << events.status();
+    ASSERT_EQ(events->size(), 1u) << "batch " << i;
+    EXPECT_EQ((*events)[0].fd, pairs[i].left.get());
+    EXPECT_EQ(poller->ring_stats().enter_calls - before_wait, 1u)
+        << "batch " << i << ": the wait made more than one io_uring_enter";
+    // Its level poll completed, so nothing in the kernel holds the file.
+    const std::uint64_t before_del = poller->ring_stats().enter_calls;
+    ASSERT_TRUE(poller->del(pairs[i].left.get()).ok());
+    EXPECT_EQ(poller->ring_stats().enter_calls - before_del, 0u)
+        << "batch " << i;
+    pairs[i].left.Reset();
+    // An idle client's poll is armed: cancelling it takes one enter.
+    if (i + 1 < kClients) {
+      const int idle = pairs[kClients - 1].left.get();
+      const std::uint64_t before_idle_del = poller->ring_stats().enter_calls;
+      ASSERT_TRUE(poller->del(idle).ok());
+      EXPECT_EQ(poller->ring_stats().enter_calls - before_idle_del, 1u);
+      ASSERT_TRUE(poller->add(EventObject::Client(idle)).ok());
+    }
+  }
+  EXPECT_TRUE(Settles(*poller, 0));
+  EXPECT_EQ(poller->ring_stats().live_requests, 0u);
+}
+
+// A registration the kernel has not seen yet costs nothing to take back:
+// its queued poll becomes a no-op, with no system call.
+TEST(UringEnterTest, AddThenDelBeforeAnyWaitMakesNoSystemCall) {
+  std::unique_ptr<UringPoller> poller = MakeOrSkip();
+  SKIP_WITHOUT_URING(poller);
+  ASSERT_TRUE(poller->wait(0).ok());
+  SocketPair pair = MakeSocketPair();
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  const std::uint64_t before = poller->ring_stats().enter_calls;
+  for (const Trigger trigger :
+       {Trigger::kLevel, Trigger::kEdge, Trigger::kOneshot}) {
+    ASSERT_TRUE(
+        poller->add(EventObject::Client(pair.left.get()), trigger).ok());
+    ASSERT_TRUE(poller->modify(EventObject::Server(pair.left.get())).ok());
+    ASSERT_TRUE(poller->del(pair.left.get()).ok());
+  }
+  EXPECT_EQ(poller->ring_stats().enter_calls, before);
+  EXPECT_EQ(poller->ring_stats().live_requests, 0u);
+  ExpectNoEvents(*poller);  // the withdrawn polls never report
+  EXPECT_TRUE(Settles(*poller, 0));
 }
 
 TEST(UringCapacityTest, MoreRegistrationsThanRingEntriesAllDelivered) {
