@@ -46,6 +46,14 @@
 //     numbers: under epoll a closed fd with a live dup() stays registered and
 //     keeps firing under its old number. `del` of an fd you already closed
 //     still succeeds and forgets it.
+//   * Once `del` has returned, `close(fd)` releases the file at once on
+//     every backend, whether or not a `wait` follows: a listener's port can
+//     be bound again, a connection's peer sees EOF. Closing without `del` is
+//     a caller error whose effect differs: epoll, kqueue and poll hold no
+//     reference to the file, so it closes; io_uring's armed poll does, so
+//     the file stays open (a listener keeps accepting) until `del` or the
+//     poller's destruction, and a forked child that inherited the ring keeps
+//     it open too (backends/uring/uring_poller.h).
 //   * Thread-safety: a Poller is used by one thread at a time. `wake()` is the
 //     one exception: any thread, or a signal handler, may call it at any time.
 //   * Lifetime: the span returned by `wait` stays valid until the next `wait`
@@ -193,7 +201,10 @@ class Poller {
   // precision, never down, and nanosecond-precision waits are used where the
   // OS has them. A zero or negative timeout polls without blocking;
   // absl::InfiniteDuration() (and anything longer than the OS can express)
-  // waits forever.
+  // waits forever. A backend's own bookkeeping (io_uring's cancellations
+  // after `del` or `modify`) never ends a wait early, and no pollio call
+  // (AvailableBackends(), destroying a poller) interrupts another wait: an
+  // "interrupted" wait means a real signal.
   //
   // The span stays valid until the next `wait` or destruction. Allocates
   // nothing once the poller is warm.

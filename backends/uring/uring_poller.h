@@ -7,12 +7,27 @@
 // UringPoller: the Poller on io_uring's IORING_OP_POLL_ADD (Linux 5.13+),
 // through liburing.
 //
-// What it is for: registration churn. `add`, `modify` and `del` only queue
+// What it is for: registration churn. `add` and `modify` only queue
 // submission entries; the next `wait` hands them all to the kernel and waits
 // in one io_uring_enter. An accept loop with many short connections pays one
-// system call per wait instead of an epoll_ctl per add and per del. Where the
-// set of fds is stable and long-lived, epoll is the better default (it is
-// the OsPoller on Linux): each level-triggered report here costs a re-arm.
+// system call per wait instead of an epoll_ctl per add. Where the set of fds
+// is stable and long-lived, epoll is the better default (it is the OsPoller
+// on Linux): each level-triggered report here costs a re-arm.
+//
+// `del` and the file: an armed poll holds a reference to the fd's file, so
+// `del` must not leave it armed, or the caller's `close` would release
+// nothing (a listener would stay bound and keep accepting, a peer would get
+// no FIN). `del` therefore returns only when no request of that
+// registration holds the file:
+//   * a poll still queued (the kernel has not seen it: add and del between
+//     two waits) is turned into a no-op in place: no system call;
+//   * a level or oneshot poll that has completed holds nothing: no call;
+//   * a poll armed in the kernel is cancelled (IORING_OP_ASYNC_CANCEL) in
+//     one io_uring_enter, which also submits whatever else is queued and
+//     runs the completion work the kernel defers to this thread
+//     (DEFER_TASKRUN), where the cancelled poll lets go of the file.
+// The completions this leaves behind are consumed by the next wait and
+// never end it early.
 //
 //   * kLevel: single-shot POLL_ADD, re-armed by the next wait after each
 //     completion (so readiness is judged after the caller handled the batch),
@@ -22,15 +37,17 @@
 //   * kOneshot: single-shot POLL_ADD, not re-armed until `modify`.
 //   * kExclusive: as kLevel (io_uring has no exclusive poll): every poller
 //     waiting on a shared fd wakes.
-//   * `modify` queues a POLL_REMOVE of the old request and a POLL_ADD of the
-//     new one (poll_update cannot change single-shot to multishot, and races
-//     with a completion already posted).
+//   * `modify` queues a cancel of the old request (or turns it into a no-op
+//     if the kernel has not seen it yet) and a POLL_ADD of the new one
+//     (poll_update cannot change single-shot to multishot, and races with a
+//     completion already posted).
 //   * Stale completions: the user data carries a per-fd generation in bits
 //     40..62 (event/event.h leaves bits 40..63 to backends), advanced by
 //     every add and modify; completions of older generations, of removals
-//     and -ECANCELED ones never reach the caller. A removal answered
-//     -EALREADY (the poll was completing; a multishot one carries on) is
-//     retried by the next wait, so no poll outlives its registration.
+//     and -ECANCELED ones never reach the caller, and they never end a wait
+//     early: a wait that wakes up to nothing but them goes on waiting for
+//     the rest of its timeout. A cancel answered -EALREADY is retried by the
+//     next wait, so no poll outlives its registration.
 //   * A full submission queue is flushed to the kernel (one io_uring_enter)
 //     and never reported as an error.
 //   * Timeouts: nanosecond precision through IORING_ENTER_EXT_ARG.
@@ -45,8 +62,16 @@
 //     EPOLLRDHUP, so a peer's half-close reports kHangup even on a
 //     write-only registration (epoll and poll report it with read interest
 //     only); masking it would make a level registration fire empty forever.
-//   * An fd closed while registered reports kError (the re-armed poll fails
-//     with EBADF) until it is del'd; under kLevel once per wait.
+//   * `close` without `del` (a caller error: poller/poller.h) does not
+//     close the file while its poll is armed: unlike epoll, which holds no
+//     reference, the socket stays open (a listener keeps listening and the
+//     kernel keeps completing connections on it) until `del`, the poller's
+//     destruction or, at process exit, the kernel's asynchronous teardown of
+//     the ring. A forked child inherits the ring, and with it every armed
+//     poll's file, until it closes the ring fd or exits. Once the armed poll
+//     completes, an fd number no longer open reports kError (the re-armed
+//     poll fails with EBADF) until it is del'd; under kLevel once per wait.
+//   * Result order: completion order, as the kernel posts them.
 //   * wake(): an eventfd the ring polls.
 //
 // Threads: stricter than the other backends. io_uring completes a request
@@ -60,10 +85,19 @@
 // such as an epoll_wait, with EINTR.)
 //
 // Teardown: destroying a UringPoller cancels and reaps its requests first,
-// but the kernel's ring exit still interrupts each thread that used the ring
-// once (io_ring_exit_work queues task work with TWA_SIGNAL): a wait of another
-// poller in progress on that thread, or its next one, may return early with
-// an empty span, as for any EINTR.
+// but the kernel's ring exit (15-30 ms after) still interrupts each thread
+// the kernel linked to the ring once (io_ring_exit_work queues task work
+// with TWA_SIGNAL), and no system call unlinks a thread before that. pollio
+// keeps the interruption from ending anyone's wait early: the ring is set
+// up on a short-lived thread of its own, so only the thread that first
+// submits to it is linked; the destructor announces the interruption for
+// that thread (poller/internal/teardown_interrupt.h), whose epoll waits then
+// block in a restartable ppoll for about a second; poll (ppoll) and
+// io_uring waits are restarted by the kernel anyway. What remains: a
+// blocking call of the caller's own (an epoll_wait outside pollio, a read)
+// on the ring's owner thread may still see one EINTR, as libuv's and
+// liburing's users do; and a KqueuePoller on the Linux emulation is not
+// covered.
 //
 // Availability: when io_uring is switched off (kernel.io_uring_disabled,
 // a seccomp filter such as Docker's default one: EPERM) or absent (ENOSYS),
