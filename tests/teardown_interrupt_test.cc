@@ -44,7 +44,9 @@ absl::Duration TimedEmptyWait(Poller& poller) {
   absl::StatusOr<absl::Span<const EventObject>> events = poller.wait(kWait);
   const absl::Duration elapsed = stopwatch.Elapsed();
   EXPECT_TRUE(events.ok()) << events.status();
-  if (events.ok()) EXPECT_TRUE(events->empty());
+  if (events.ok()) {
+    EXPECT_TRUE(events->empty());
+  }
   return elapsed;
 }
 
