@@ -46,9 +46,10 @@ constexpr std::uint64_t kNopData = ~std::uint64_t{5};
 
 // Entry::backend_slot: a poll request of the current generation is queued
 // or armed in the kernel (kInFlight; UnsubmittedPoll() tells which), or is
-// due to be re-armed by the next wait (kRearmPending).
+// due to be submitted by the next wait (kPollPending: a new registration, a
+// modified one, or a level re-arm, waiting in pending_polls_).
 constexpr std::uint32_t kInFlight = 1;
-constexpr std::uint32_t kRearmPending = 2;
+constexpr std::uint32_t kPollPending = 2;
 
 std::uint64_t UserData(int fd, EventKind kind, std::uint32_t generation) {
   return Encode(fd, kind) |
@@ -182,8 +183,9 @@ absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
 
 UringPoller::UringPoller(internal::WakeFd wake_fd, int max_events)
     : wake_fd_(std::move(wake_fd)), table_(max_events) {
-  // Each reaped completion adds at most one re-arm, so this rarely grows.
-  pending_rearms_.reserve(static_cast<std::size_t>(max_events));
+  // Grows past this only when more adds than max_events come between two
+  // waits (each reaped completion adds at most one re-arm).
+  pending_polls_.reserve(static_cast<std::size_t>(max_events));
   pending_removals_.reserve(64);  // -EALREADY retries are rare
 }
 
@@ -357,15 +359,15 @@ absl::Status UringPoller::add(EventObject ev, Trigger trigger) {
   if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
-  if (absl::Status status = ReserveSubmissions(1, "add", ev.fd); !status.ok()) {
-    return status;
-  }
   if (static_cast<std::size_t>(ev.fd) >= submission_positions_.size()) {
     submission_positions_.resize(static_cast<std::size_t>(ev.fd) + 1);
   }
   Entry& entry = table_.Insert(ev, trigger);
   entry.generation = (entry.generation + 1) & kGenerationMask;
-  QueuePoll(ev.fd, entry);
+  // Not even into the submission queue yet: an add taken back by del before
+  // the next wait then costs the kernel nothing, however many there are.
+  entry.backend_slot = kPollPending;
+  pending_polls_.push_back(ev.fd);
   return absl::OkStatus();
 }
 
@@ -374,27 +376,25 @@ absl::Status UringPoller::modify(EventObject ev, Trigger trigger) {
     return status;
   }
   const Entry& old = *table_.Find(ev.fd);
-  io_uring_sqe* unsubmitted =
-      old.backend_slot == kInFlight ? UnsubmittedPoll(ev.fd, old) : nullptr;
-  // The old poll: still in the queue, it becomes a no-op; in the kernel, it
-  // is cancelled.
-  const bool in_kernel =
-      old.backend_slot == kInFlight && unsubmitted == nullptr;
-  if (absl::Status status =
-          ReserveSubmissions(in_kernel ? 2 : 1, "modify", ev.fd);
-      !status.ok()) {
-    return status;
-  }
-  // A flush by ReserveSubmissions may have handed the old poll over.
-  if (unsubmitted != nullptr) unsubmitted = UnsubmittedPoll(ev.fd, old);
-  if (unsubmitted != nullptr) {
-    Withdraw(*unsubmitted);
-  } else if (old.backend_slot == kInFlight) {
-    QueueRemoval(UserData(ev.fd, old.registration.kind, old.generation));
+  const bool was_pending = old.backend_slot == kPollPending;
+  if (old.backend_slot == kInFlight) {
+    // The old poll: still in the queue, it becomes a no-op; in the kernel,
+    // it is cancelled (the fd stays registered, so that can wait for the
+    // next wait).
+    if (io_uring_sqe* sqe = UnsubmittedPoll(ev.fd, old); sqe != nullptr) {
+      Withdraw(*sqe);
+    } else {
+      if (absl::Status status = ReserveSubmissions(1, "modify", ev.fd);
+          !status.ok()) {
+        return status;
+      }
+      QueueRemoval(UserData(ev.fd, old.registration.kind, old.generation));
+    }
   }
   Entry& entry = table_.Update(ev, trigger);
   entry.generation = (entry.generation + 1) & kGenerationMask;
-  QueuePoll(ev.fd, entry);
+  entry.backend_slot = kPollPending;
+  if (!was_pending) pending_polls_.push_back(ev.fd);
   return absl::OkStatus();
 }
 
@@ -543,16 +543,16 @@ absl::Status UringPoller::QueuePendingRequests() {
     QueueRemoval(pending_removals_.back());
     pending_removals_.pop_back();
   }
-  for (const int fd : pending_rearms_) {
+  for (const int fd : pending_polls_) {
     Entry* entry = table_.Find(fd);
-    // modify or del since the completion took the fd off the pending list.
-    if (entry == nullptr || entry->backend_slot != kRearmPending) continue;
+    // Deleted since (or deleted, re-added and listed twice).
+    if (entry == nullptr || entry->backend_slot != kPollPending) continue;
     if (absl::Status status = ReserveSubmissions(1, "wait", fd); !status.ok()) {
       return status;  // the rest stay pending for the next wait
     }
     QueuePoll(fd, *entry);
   }
-  pending_rearms_.clear();
+  pending_polls_.clear();
   return absl::OkStatus();
 }
 
@@ -611,8 +611,8 @@ bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
   if (rearm) {
     // Not submitted now: readiness must be judged after the caller has
     // handled this batch, as epoll judges level readiness at wait time.
-    entry->backend_slot = kRearmPending;
-    pending_rearms_.push_back(fd);
+    entry->backend_slot = kPollPending;
+    pending_polls_.push_back(fd);
   }
   return true;
 }

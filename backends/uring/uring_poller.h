@@ -7,12 +7,14 @@
 // UringPoller: the Poller on io_uring's IORING_OP_POLL_ADD (Linux 5.13+),
 // through liburing.
 //
-// What it is for: registration churn. `add` and `modify` only queue
-// submission entries; the next `wait` hands them all to the kernel and waits
-// in one io_uring_enter. An accept loop with many short connections pays one
-// system call per wait instead of an epoll_ctl per add. Where the set of fds
-// is stable and long-lived, epoll is the better default (it is the OsPoller
-// on Linux): each level-triggered report here costs a re-arm.
+// What it is for: registration churn. `add` and `modify` only note the
+// change (a list in user space, then submission entries); the next `wait`
+// hands them all to the kernel and waits in one io_uring_enter, and an add
+// that del takes back before then never reaches the kernel. An accept loop with
+// many short connections pays one system call per wait instead of an epoll_ctl
+// per add. Where the set of fds is stable and long-lived, epoll is the better
+// default (it is the OsPoller on Linux): each level-triggered report here costs
+// a re-arm.
 //
 // `del` and the file: an armed poll holds a reference to the fd's file, so
 // `del` must not leave it armed, or the caller's `close` would release
@@ -78,11 +80,11 @@
 // through work queued to the thread that submitted it, so a ring cannot
 // simply be handed between threads. On Linux 6.1+ the ring is created with
 // IORING_SETUP_SINGLE_ISSUER and DEFER_TASKRUN and belongs to the first
-// thread that waits on it (or that adds while the submission queue is
-// full): create it anywhere, then keep every call but wake() on that one
-// thread; calls from another thread fail with EEXIST. (DEFER_TASKRUN is also
-// what keeps io_uring from interrupting the thread's other blocking calls,
-// such as an epoll_wait, with EINTR.)
+// thread that submits to it (its first wait, or a modify or del that must
+// reach the kernel): create it anywhere, then keep every call but wake() on
+// that one thread; calls from another thread fail with EEXIST. (DEFER_TASKRUN
+// is also what keeps io_uring from interrupting the thread's other blocking
+// calls, such as an epoll_wait, with EINTR.)
 //
 // Teardown: destroying a UringPoller cancels and reaps its requests first,
 // but the kernel's ring exit (15-30 ms after) still interrupts each thread
@@ -251,7 +253,8 @@ class UringPoller final : public Poller {
   internal::RegistrationTable table_;  // backend_slot: kInFlight flag
   std::size_t live_requests_ = 0;
   bool wake_poll_armed_ = false;
-  std::vector<int> pending_rearms_;  // fds to re-arm at the next wait
+  // fds whose poll the next wait submits: added, modified or re-armed.
+  std::vector<int> pending_polls_;
   // Indexed by fd: where the fd's last poll went in the submission queue.
   std::vector<unsigned> submission_positions_;
   std::vector<std::uint64_t> pending_removals_;  // removals to retry

@@ -4,12 +4,13 @@
 //   tools/bazel run -c opt //tools/bench                 # Google Benchmark
 //   tools/bazel run -c opt //tools/bench -- --summary    # interleaved table
 //
-// Workloads (workloads.h): chain (ns/event), churn (ns/fd), idle (ns/wait),
-// wake (ns per one-way wake). In Google Benchmark mode the reported time of
-// each benchmark is that per-unit figure (manual time). --summary runs the
-// contenders interleaved, A B C A B C ..., for --rounds rounds, and prints
-// one table of medians with ratios to the raw loop of the same kernel API
-// and to libev: on a noisy machine only ratios from one run mean anything.
+// Workloads (workloads.h): chain (ns/event), churn and churn armed (ns/fd),
+// idle (ns/wait), wake (ns per one-way wake). In Google Benchmark mode the
+// reported time of each benchmark is that per-unit figure (manual time).
+// --summary runs the contenders interleaved, A B C A B C ..., for --rounds
+// rounds, and prints one table of medians with ratios to the raw loop of the
+// same kernel API and to libev: on a noisy machine only ratios from one run
+// mean anything.
 //
 // chain's largest size is 9,900 socketpairs, not 10,000: 10,000 pairs are
 // 20,000 fds, the hard RLIMIT_NOFILE of the machines this runs on, which
@@ -39,6 +40,7 @@ struct Contender {
   std::function<bool()> available;
   std::function<double(Fixture&, int active, int writes)> chain;
   std::function<double(Fixture&, int rounds)> churn;
+  std::function<double(Fixture&, int rounds)> churn_armed;
   std::function<double(Fixture&, int waits)> idle;
   std::function<double(int round_trips)> wake;
 };
@@ -56,6 +58,10 @@ Contender Make(const char* api) {
   contender.churn = [](Fixture& fixture, int rounds) {
     Driver driver;
     return RunChurn(driver, fixture, rounds);
+  };
+  contender.churn_armed = [](Fixture& fixture, int rounds) {
+    Driver driver;
+    return RunChurnArmed(driver, fixture, rounds);
   };
   contender.idle = [](Fixture& fixture, int waits) {
     Driver driver;
@@ -132,6 +138,11 @@ std::vector<Workload> AllWorkloads() {
     const int rounds = 20000 / n;
     w.run = [rounds](const Contender& c, Fixture& f) {
       return c.churn(f, rounds);
+    };
+    workloads.push_back(w);
+    w.name = "churn armed N=" + std::to_string(n);
+    w.run = [rounds](const Contender& c, Fixture& f) {
+      return c.churn_armed(f, rounds);
     };
     workloads.push_back(w);
   }
