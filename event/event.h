@@ -27,6 +27,7 @@
 #include <cstdint>
 #include <ostream>
 #include <string>
+#include <type_traits>
 
 namespace pollio {
 
@@ -86,34 +87,47 @@ enum class Trigger : std::uint8_t { kLevel, kEdge, kOneshot, kExclusive };
 
 // EventObject
 //
-// An fd with its kind and events. For `add` and `modify`, `events` is the
-// interest; in `wait` results it is the readiness. A result with `fd == -1`
-// was scrubbed by `del` during the current batch: skip it.
+// An fd with its kind, events and token. For `add` and `modify`, `events` is
+// the interest; in `wait` results it is the readiness. A result with
+// `fd == -1` was scrubbed by `del` during the current batch: skip it.
+//
+// `token` is the caller's own 64-bit value for the registration (mio's
+// Token, polling's key, what epoll_event.data carries in C): a connection's
+// index or pointer, so an event leads to its connection without a second
+// table. pollio never interprets it; every result of the registration
+// carries it back unchanged, and `modify` may change it. 16 bytes, trivially
+// copyable.
 struct EventObject {
   int fd = -1;
   EventKind kind = EventKind::kServer;
   Events events = Events::kReadable;
+  std::uint64_t token = 0;
 
   // A listener: kind kServer, readable interest.
-  static constexpr EventObject Server(int fd) {
-    return EventObject{fd, EventKind::kServer, Events::kReadable};
+  static constexpr EventObject Server(int fd, std::uint64_t token = 0) {
+    return EventObject{fd, EventKind::kServer, Events::kReadable, token};
   }
   // A connection: kind kClient, readable interest.
-  static constexpr EventObject Client(int fd) {
-    return EventObject{fd, EventKind::kClient, Events::kReadable};
+  static constexpr EventObject Client(int fd, std::uint64_t token = 0) {
+    return EventObject{fd, EventKind::kClient, Events::kReadable, token};
   }
 
   friend constexpr bool operator==(const EventObject& a, const EventObject& b) {
-    return a.fd == b.fd && a.kind == b.kind && a.events == b.events;
+    return a.fd == b.fd && a.kind == b.kind && a.events == b.events &&
+           a.token == b.token;
   }
   friend constexpr bool operator!=(const EventObject& a, const EventObject& b) {
     return !(a == b);
   }
 
-  // Prints e.g. "{fd=7 kind=client events=R|W}".
+  // Prints e.g. "{fd=7 kind=client events=R|W}", with " token=42" before
+  // the brace when the token is not 0.
   template <typename Sink>
   friend void AbslStringify(Sink& sink, const EventObject& ev);
 };
+
+static_assert(sizeof(EventObject) == 16, "keep the result entry small");
+static_assert(std::is_trivially_copyable_v<EventObject>);
 
 // Human-readable names: "server", "client", or the number for other kinds;
 // "R|W|HUP|ERR" (or "none") for events; "level", "edge", "oneshot".
@@ -157,8 +171,11 @@ inline const char* TriggerName(Trigger trigger) {
 }
 
 inline std::string ToString(const EventObject& ev) {
-  return "{fd=" + std::to_string(ev.fd) + " kind=" + KindName(ev.kind) +
-         " events=" + EventsName(ev.events) + "}";
+  std::string out = "{fd=" + std::to_string(ev.fd) +
+                    " kind=" + KindName(ev.kind) +
+                    " events=" + EventsName(ev.events);
+  if (ev.token != 0) out += " token=" + std::to_string(ev.token);
+  return out + "}";
 }
 
 template <typename Sink>
@@ -176,8 +193,11 @@ inline std::ostream& operator<<(std::ostream& os, const EventObject& ev) {
 // -----------------------------------------------------------------------------
 //
 // Bits 0..7 hold the kind, bits 8..39 the fd (any non-negative int), and bits
-// 40..63 are left to the backend (io_uring keeps a generation there). Decoding
-// ignores the backend bits.
+// 40..63 are left to the backend (epoll, kqueue and io_uring keep a
+// generation there, so that an event of an older registration of the same
+// fd number is recognised). Decoding ignores the backend bits. The caller's
+// token does not fit beside them: it stays in the poller's table, read once
+// per event from the entry the fd already leads to.
 
 inline constexpr int kKindBits = 8;
 inline constexpr int kFdBits = 32;

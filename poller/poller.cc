@@ -91,17 +91,16 @@ std::string Poller::DebugString() const {
       out += ' ';
       out += TriggerName(registration.trigger);
     }
+    if (registration.token != 0) {
+      out += " token=";
+      out += std::to_string(registration.token);
+    }
   });
   if (listed > kMaxListed) {
     out += ", ... " + std::to_string(listed - kMaxListed) + " more";
   }
   out += '}';
   return out;
-}
-
-absl::StatusOr<absl::Span<const EventObject>> Poller::wait(int timeout_ms) {
-  return wait(timeout_ms < 0 ? absl::InfiniteDuration()
-                             : absl::Milliseconds(timeout_ms));
 }
 
 }  // namespace pollio

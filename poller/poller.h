@@ -115,6 +115,7 @@ struct Registration {
   EventKind kind = EventKind::kServer;
   Events interest = Events::kReadable;
   Trigger trigger = Trigger::kLevel;
+  std::uint64_t token = 0;  // EventObject::token, as add / modify set it
 };
 
 // PollerOptions
@@ -157,34 +158,58 @@ class Poller {
  public:
   virtual ~Poller() = default;
 
+  Poller(const Poller&) = delete;
+  Poller& operator=(const Poller&) = delete;
+
   // Poller::add()
   //
   // Registers `ev.fd` with interest `ev.events` (kReadable, kWritable or
-  // both), kind `ev.kind` and `trigger`. The fd should be non-blocking.
-  ABSL_MUST_USE_RESULT virtual absl::Status add(
-      EventObject ev, Trigger trigger = Trigger::kLevel) = 0;
+  // both), kind `ev.kind`, token `ev.token` and `trigger`. The fd should be
+  // non-blocking. Unimplemented for a trigger `supports()` denies.
+  ABSL_MUST_USE_RESULT absl::Status add(EventObject ev,
+                                        Trigger trigger = Trigger::kLevel) {
+    return Add(ev, trigger);
+  }
 
   // Poller::modify()
   //
-  // Replaces the interest, kind and trigger of a registered fd. Re-arms a
-  // kOneshot registration that fired.
-  ABSL_MUST_USE_RESULT virtual absl::Status modify(
-      EventObject ev, Trigger trigger = Trigger::kLevel) = 0;
+  // Replaces the interest, kind, token and trigger of a registered fd.
+  // Re-arms a kOneshot registration that fired. Results of this fd already
+  // in the current batch keep what they were reported with; every later
+  // result carries the new kind and token.
+  ABSL_MUST_USE_RESULT absl::Status modify(EventObject ev,
+                                           Trigger trigger = Trigger::kLevel) {
+    return Modify(ev, trigger);
+  }
 
   // Poller::del()
   //
   // Unregisters `fd`. Entries for `fd` still waiting in the current result
-  // batch are scrubbed (fd = -1, events = kNone), so a loop that closes a
-  // client and accepts a new one on the same fd number inside one batch never
-  // acts on a stale event.
-  ABSL_MUST_USE_RESULT virtual absl::Status del(int fd) = 0;
+  // batch are scrubbed (fd = -1, events = kNone, token = 0), so a loop that
+  // closes a client and accepts a new one on the same fd number inside one
+  // batch never acts on a stale event. Once del returns, `close(fd)`
+  // releases the file at once (see the notes at the top of this file).
+  ABSL_MUST_USE_RESULT absl::Status del(int fd) { return Del(fd); }
 
   // Poller::wait()
   //
   // Waits until at least one registered fd is ready, `wake()` is called, a
   // signal interrupts the wait, or `timeout` passes; returns the ready fds,
   // at most `max_events` of them (more are reported by later calls, none
-  // lost), one entry per fd with readable and writable merged.
+  // lost), one entry per fd with readable and writable merged, each with
+  // its registration's kind and token.
+  //
+  // Tokens are never stale: a result carries the token its registration has
+  // when the wait collects it, never one of an older registration of the
+  // same fd number (del and re-add, modify, a number reused inside one
+  // batch). epoll, kqueue and io_uring keep a per-fd generation beside the
+  // kind in the kernel's user data and drop (io_uring) or take as unknown
+  // (epoll, kqueue) an event whose generation is not the registration's;
+  // poll reads its own slot table. An event the kernel still delivers for
+  // an fd closed without `del` (epoll and kqueue, while a dup of it lives)
+  // is reported with the kind it was registered with and token 0 when its
+  // registration is gone, so the caller can see it (and never with another
+  // registration's token).
   //
   // The order of the entries is unspecified and differs between backends;
   // do not depend on it. epoll gives the kernel's ready-list order (roughly
@@ -208,8 +233,10 @@ class Poller {
   //
   // The span stays valid until the next `wait` or destruction. Allocates
   // nothing once the poller is warm.
-  ABSL_MUST_USE_RESULT virtual absl::StatusOr<absl::Span<const EventObject>>
-  wait(absl::Duration timeout = absl::InfiniteDuration()) = 0;
+  ABSL_MUST_USE_RESULT absl::StatusOr<absl::Span<const EventObject>> wait(
+      absl::Duration timeout = absl::InfiniteDuration()) {
+    return Wait(timeout, nullptr);
+  }
 
   // Poller::wait(timeout, mask)
   //
@@ -224,15 +251,21 @@ class Poller {
   // epoll: epoll_pwait2 (epoll_pwait with the timeout rounded up on older
   // kernels); poll: ppoll (Unimplemented on macOS, which has no ppoll);
   // io_uring: the sigmask of io_uring_enter's extended argument.
-  ABSL_MUST_USE_RESULT virtual absl::StatusOr<absl::Span<const EventObject>>
-  wait(absl::Duration timeout, const sigset_t& mask) = 0;
+  ABSL_MUST_USE_RESULT absl::StatusOr<absl::Span<const EventObject>> wait(
+      absl::Duration timeout, const sigset_t& mask) {
+    return Wait(timeout, &mask);
+  }
 
   // Poller::wait(int)
   //
   // The same with a timeout in milliseconds: -1 (any negative) waits
   // forever, 0 polls without blocking.
   ABSL_MUST_USE_RESULT absl::StatusOr<absl::Span<const EventObject>> wait(
-      int timeout_ms);
+      int timeout_ms) {
+    return Wait(timeout_ms < 0 ? absl::InfiniteDuration()
+                               : absl::Milliseconds(timeout_ms),
+                nullptr);
+  }
 
   // Poller::wake()
   //
@@ -240,15 +273,26 @@ class Poller {
   // promptly with an empty span. Many wakes before a `wait` coalesce into one.
   // The one thread-safe method; also safe to call from a signal handler.
   // The internal wake fd never shows up in results.
-  ABSL_MUST_USE_RESULT virtual absl::Status wake() = 0;
+  ABSL_MUST_USE_RESULT absl::Status wake() { return Wake(); }
 
   // Poller::backend()
-  virtual Backend backend() const = 0;
+  Backend backend() const { return backend_; }
+
+  // Poller::supports()
+  //
+  // Whether `add` and `modify` accept `trigger` on this backend: every
+  // trigger but kEdge on poll, all four elsewhere. (kExclusive is accepted
+  // everywhere; only epoll gives the exclusive wake-up, the others treat it
+  // as kLevel.) A value outside the enum: false.
+  bool supports(Trigger trigger) const {
+    const auto value = static_cast<unsigned>(trigger);
+    return value < 8 && ((supported_triggers_ >> value) & 1u) != 0;
+  }
 
   // Poller::size()
   //
   // The number of registered fds.
-  virtual std::size_t size() const = 0;
+  std::size_t size() const { return Size(); }
 
   // Introspection, in the manner of Linux_ext.Epoll's find / iter and
   // libevent's event_base_dump_events. Answered from the registration table
@@ -257,9 +301,9 @@ class Poller {
 
   // Poller::find()
   //
-  // The registration of `fd` (kind, interest, trigger): what add / modify
-  // set, whether or not a oneshot has fired since. InvalidArgument for a
-  // negative fd; NotFound if `fd` is not registered.
+  // The registration of `fd` (kind, interest, trigger, token): what add /
+  // modify set, whether or not a oneshot has fired since. InvalidArgument
+  // for a negative fd; NotFound if `fd` is not registered.
   absl::StatusOr<Registration> find(int fd) const;
 
   // Poller::for_each()
@@ -271,8 +315,9 @@ class Poller {
   // Poller::DebugString()
   //
   // The backend and its registrations, e.g.
-  // "epoll{3 fds: 5=server R, 7=client RW edge, 9=42 W oneshot}" (level is
-  // left out; after 32 entries the rest are counted, "... 968 more").
+  // "epoll{3 fds: 5=server R, 7=client RW edge token=42, 9=9 W oneshot}"
+  // (level is left out, and so is a token of 0; after 32 entries the rest
+  // are counted, "... 968 more").
   std::string DebugString() const;
 
   template <typename Sink>
@@ -283,12 +328,38 @@ class Poller {
     return os << poller.DebugString();
   }
 
+ protected:
+  // `supported_triggers`: bit 1 << Trigger for each trigger add accepts.
+  Poller(Backend backend, unsigned supported_triggers)
+      : backend_(backend), supported_triggers_(supported_triggers) {}
+
+  static constexpr unsigned kAllTriggers =
+      1u << static_cast<unsigned>(Trigger::kLevel) |
+      1u << static_cast<unsigned>(Trigger::kEdge) |
+      1u << static_cast<unsigned>(Trigger::kOneshot) |
+      1u << static_cast<unsigned>(Trigger::kExclusive);
+
  private:
-  // The two hooks behind find / for_each / DebugString: each backend
-  // forwards them to its registration table.
+  // The hooks behind the public methods, without default arguments (Google
+  // style forbids them on virtual functions). internal::PollerBase
+  // implements the registration ones once, over its table, and each backend
+  // the kernel work behind them. One virtual call per public call, none per
+  // event; none at all when the static type is a backend class (they are
+  // final).
+  virtual absl::Status Add(const EventObject& ev, Trigger trigger) = 0;
+  virtual absl::Status Modify(const EventObject& ev, Trigger trigger) = 0;
+  virtual absl::Status Del(int fd) = 0;
+  // `mask` null for no signal-mask change.
+  virtual absl::StatusOr<absl::Span<const EventObject>> Wait(
+      absl::Duration timeout, const sigset_t* mask) = 0;
+  virtual absl::Status Wake() = 0;
+  virtual std::size_t Size() const = 0;
   virtual const Registration* FindRegistration(int fd) const = 0;
   virtual void VisitRegistrations(
       absl::FunctionRef<void(const Registration&)> visit) const = 0;
+
+  const Backend backend_;
+  const unsigned supported_triggers_;
 };
 
 }  // namespace pollio

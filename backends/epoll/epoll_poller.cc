@@ -30,6 +30,25 @@ namespace {
 // data can only be the wake eventfd's.
 constexpr std::uint64_t kWakeData = std::numeric_limits<std::uint64_t>::max();
 
+// User data: Encode(fd, kind) in bits 0..39, the fd number's generation in
+// bits 40..62, advanced by every add. An event whose user data is not the
+// registration's comes from an older one of the same number: a file closed
+// without del that a dup keeps in the interest list. EpollState keeps the
+// registration's user data, with bit 63 set once it is deleted (no event
+// carries bit 63), so one comparison per event checks both.
+constexpr int kGenerationShift = kKindBits + kFdBits;
+constexpr std::uint32_t kGenerationMask = (1u << 23) - 1;
+constexpr std::uint64_t kDeletedFlag = std::uint64_t{1} << 63;
+
+std::uint64_t UserData(const EventObject& ev, std::uint32_t generation) {
+  return Encode(ev.fd, ev.kind) |
+         (static_cast<std::uint64_t>(generation) << kGenerationShift);
+}
+
+std::uint32_t GenerationOf(std::uint64_t data) {
+  return static_cast<std::uint32_t>(data >> kGenerationShift) & kGenerationMask;
+}
+
 std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
   std::uint32_t events = 0;
   // EPOLLRDHUP only with read interest: a writer-only registration should
@@ -99,45 +118,49 @@ absl::StatusOr<std::unique_ptr<EpollPoller>> EpollPoller::Create(
 }
 
 EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
-    : epoll_fd_(epoll_fd),
+    : PollerBase(Backend::kEpoll, kAllTriggers, max_events),
+      epoll_fd_(epoll_fd),
       wake_fd_(std::move(wake_fd)),
-      table_(max_events),
       kernel_events_(static_cast<std::size_t>(max_events)) {}
 
 EpollPoller::~EpollPoller() { ::close(epoll_fd_); }
 
-absl::Status EpollPoller::add(EventObject ev, Trigger trigger) {
-  if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = Control(EPOLL_CTL_ADD, "ADD", ev, trigger);
+absl::Status EpollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
+  const EpollState* kept = table_.KeptState(ev.fd);
+  const std::uint32_t generation =
+      ((kept != nullptr ? GenerationOf(kept->user_data) : 0) + 1) &
+      kGenerationMask;
+  if (absl::Status status =
+          Control(EPOLL_CTL_ADD, "ADD", ev, trigger, generation);
       !status.ok()) {
     return status;
   }
-  table_.Insert(ev, trigger);
+  table_.Insert(ev, trigger).state.user_data = UserData(ev, generation);
   return absl::OkStatus();
 }
 
-absl::Status EpollPoller::modify(EventObject ev, Trigger trigger) {
-  if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
-    return status;
-  }
-  const Registration old = table_.Find(ev.fd)->registration;
+absl::Status EpollPoller::ModifyInKernel(const EventObject& ev,
+                                         Trigger trigger) {
+  const Entry& entry = *table_.Find(ev.fd);
+  const Registration old = entry.registration;
+  const std::uint32_t generation = GenerationOf(entry.state.user_data);
   if (trigger == Trigger::kExclusive || old.trigger == Trigger::kExclusive) {
     // EPOLL_CTL_MOD refuses EPOLLEXCLUSIVE (EINVAL) both ways: re-add.
-    if (absl::Status status = Readd(old, ev, trigger); !status.ok()) {
+    if (absl::Status status = Readd(old, ev, trigger, generation);
+        !status.ok()) {
       return status;
     }
-  } else if (absl::Status status = Control(EPOLL_CTL_MOD, "MOD", ev, trigger);
+  } else if (absl::Status status =
+                 Control(EPOLL_CTL_MOD, "MOD", ev, trigger, generation);
              !status.ok()) {
     return status;
   }
-  table_.Update(ev, trigger);
+  table_.Update(ev, trigger).state.user_data = UserData(ev, generation);
   return absl::OkStatus();
 }
 
 absl::Status EpollPoller::Readd(const Registration& old, const EventObject& ev,
-                                Trigger trigger) {
+                                Trigger trigger, std::uint32_t generation) {
   if (trigger == Trigger::kExclusive && old.trigger != Trigger::kExclusive) {
     // The kernel refuses some targets only under EPOLLEXCLUSIVE (an epoll
     // instance). Finding that out after the DEL would be too late: the old
@@ -160,17 +183,19 @@ absl::Status EpollPoller::Readd(const Registration& old, const EventObject& ev,
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, ev.fd, nullptr) != 0) {
     return internal::ErrnoError(errno, "epoll_ctl", "DEL", ev.fd);
   }
-  absl::Status status = Control(EPOLL_CTL_ADD, "ADD", ev, trigger);
+  absl::Status status = Control(EPOLL_CTL_ADD, "ADD", ev, trigger, generation);
   if (status.ok()) return status;
   // Only a failure the scratch ADD could not foresee gets here (ENOMEM;
   // ENOSPC if other instances took the last of max_user_watches). Add the
   // old registration back, as close to unchanged as the kernel allows.
-  if (Control(EPOLL_CTL_ADD, "ADD", EventObject{ev.fd, old.kind, old.interest},
-              old.trigger)
+  if (Control(EPOLL_CTL_ADD, "ADD",
+              EventObject{ev.fd, old.kind, old.interest, old.token},
+              old.trigger, generation)
           .ok()) {
     return status;
   }
   // Neither is in the kernel now: the table must not claim one is.
+  table_.Find(ev.fd)->state.user_data |= kDeletedFlag;
   table_.Erase(ev.fd);
   return internal::ErrnoError(
       ErrnoFromStatus(status).value_or(0), "epoll_ctl", "ADD", ev.fd,
@@ -179,18 +204,18 @@ absl::Status EpollPoller::Readd(const Registration& old, const EventObject& ev,
 }
 
 absl::Status EpollPoller::Control(int op, std::string_view op_name,
-                                  const EventObject& ev, Trigger trigger) {
+                                  const EventObject& ev, Trigger trigger,
+                                  std::uint32_t generation) {
   epoll_event event{};
   event.events = ToEpollEvents(ev.events, trigger);
-  event.data.u64 = Encode(ev.fd, ev.kind);
+  event.data.u64 = UserData(ev, generation);
   if (::epoll_ctl(epoll_fd_, op, ev.fd, &event) != 0) {
     return internal::ErrnoError(errno, "epoll_ctl", op_name, ev.fd);
   }
   return absl::OkStatus();
 }
 
-absl::Status EpollPoller::del(int fd) {
-  if (absl::Status status = table_.CheckDel(fd); !status.ok()) return status;
+absl::Status EpollPoller::DelFromKernel(int fd) {
   // EBADF / ENOENT: the fd was closed (and perhaps reused) without del, and
   // the kernel dropped the registration with it. Forgetting it here is the
   // way to recover, so it is not an error.
@@ -198,18 +223,9 @@ absl::Status EpollPoller::del(int fd) {
       errno != EBADF && errno != ENOENT) {
     return internal::ErrnoError(errno, "epoll_ctl", "DEL", fd);
   }
+  table_.Find(fd)->state.user_data |= kDeletedFlag;
   table_.Erase(fd);
   return absl::OkStatus();
-}
-
-absl::StatusOr<absl::Span<const EventObject>> EpollPoller::wait(
-    absl::Duration timeout) {
-  return Wait(timeout, nullptr);
-}
-
-absl::StatusOr<absl::Span<const EventObject>> EpollPoller::wait(
-    absl::Duration timeout, const sigset_t& mask) {
-  return Wait(timeout, &mask);
 }
 
 absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
@@ -253,12 +269,19 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
       wake_fd_.Drain();
       continue;
     }
-    table_.Report(DecodeFd(event.data.u64), DecodeKind(event.data.u64),
-                  FromEpollEvents(event.events));
+    const std::uint64_t data = event.data.u64;
+    const int fd = DecodeFd(data);
+    if (ABSL_PREDICT_TRUE(table_.Reaches(fd) &&
+                          table_.At(fd).state.user_data == data)) {
+      table_.Report(table_.At(fd), fd, DecodeKind(data),
+                    FromEpollEvents(event.events));
+    } else {
+      table_.ReportUnknown(fd, DecodeKind(data), FromEpollEvents(event.events));
+    }
   }
   return table_.batch();
 }
 
-absl::Status EpollPoller::wake() { return wake_fd_.Signal(); }
+absl::Status EpollPoller::Wake() { return wake_fd_.Signal(); }
 
 }  // namespace pollio

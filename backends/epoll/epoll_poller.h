@@ -53,6 +53,7 @@
 #include <sys/epoll.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -63,13 +64,20 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "event/event.h"
-#include "poller/internal/registration_table.h"
+#include "poller/internal/poller_base.h"
 #include "poller/internal/wake_fd.h"
 #include "poller/poller.h"
 
 namespace pollio {
 
-class EpollPoller final : public Poller {
+// EpollPoller's per-fd state in the registration table.
+struct EpollState {
+  // The registration's epoll user data (kind, fd, generation); bit 63 set
+  // once it is deleted, kept so the next add advances the generation.
+  std::uint64_t user_data = 0;
+};
+
+class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
  public:
   // EpollPoller::Create()
   //
@@ -78,49 +86,32 @@ class EpollPoller final : public Poller {
   static absl::StatusOr<std::unique_ptr<EpollPoller>> Create(
       PollerOptions options = {});
 
-  EpollPoller(const EpollPoller&) = delete;
-  EpollPoller& operator=(const EpollPoller&) = delete;
   ~EpollPoller() override;
 
-  absl::Status add(EventObject ev, Trigger trigger = Trigger::kLevel) override;
-  absl::Status modify(EventObject ev,
-                      Trigger trigger = Trigger::kLevel) override;
-  absl::Status del(int fd) override;
-  using Poller::wait;
-  absl::StatusOr<absl::Span<const EventObject>> wait(
-      absl::Duration timeout = absl::InfiniteDuration()) override;
-  absl::StatusOr<absl::Span<const EventObject>> wait(
-      absl::Duration timeout, const sigset_t& mask) override;
-  absl::Status wake() override;
-  Backend backend() const override { return Backend::kEpoll; }
-  std::size_t size() const override { return table_.size(); }
-
  private:
-  // Both public waits: `mask` null for no signal-mask change.
-  absl::StatusOr<absl::Span<const EventObject>> Wait(absl::Duration timeout,
-                                                     const sigset_t* mask);
-  const Registration* FindRegistration(int fd) const override {
-    return table_.FindRegistration(fd);
-  }
-  void VisitRegistrations(
-      absl::FunctionRef<void(const Registration&)> visit) const override {
-    table_.VisitRegistrations(visit);
-  }
+  friend class internal::PollerBase<EpollPoller, EpollState>;
+
   EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events);
+
+  absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
+  absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
+  absl::Status DelFromKernel(int fd);
+  absl::StatusOr<absl::Span<const EventObject>> Wait(
+      absl::Duration timeout, const sigset_t* mask) override;
+  absl::Status Wake() override;
 
   // modify() into, out of or within kExclusive: EPOLL_CTL_DEL, then ADD of
   // `ev` with `trigger`, with `old` added back if that ADD fails (and `fd`
   // erased from the table if even that fails).
   absl::Status Readd(const Registration& old, const EventObject& ev,
-                     Trigger trigger);
+                     Trigger trigger, std::uint32_t generation);
 
   // epoll_ctl ADD or MOD of `ev` with `trigger`; the OS error as a status.
   absl::Status Control(int op, std::string_view op_name, const EventObject& ev,
-                       Trigger trigger);
+                       Trigger trigger, std::uint32_t generation);
 
   int epoll_fd_;
   internal::WakeFd wake_fd_;
-  internal::RegistrationTable table_;
   std::vector<epoll_event> kernel_events_;  // max_events long, reused
   bool has_epoll_pwait2_ = false;
 };

@@ -20,6 +20,7 @@
 #include "event/event.h"
 #include "poller/internal/errors.h"
 #include "poller/internal/timeout.h"
+#include "poller/internal/wake_fd.h"
 
 namespace pollio {
 namespace {
@@ -27,9 +28,22 @@ namespace {
 // The ident of the wake event in the EVFILT_USER namespace (fds are not).
 constexpr uintptr_t kWakeIdent = 0;
 
-// Entry::backend_slot: a oneshot registration has reported since the last
-// add or modify (its other filter must stay silent).
-constexpr std::uint32_t kFired = 1;
+// udata: Encode(fd, kind) in bits 0..39, the fd number's generation in bits
+// 40..63 where udata is 64 bits wide (advanced by every add), so an event
+// of an older registration of the number is not taken for the current one.
+constexpr int kGenerationShift = kKindBits + kFdBits;
+constexpr std::uint32_t kGenerationMask =
+    sizeof(uintptr_t) >= 8 ? (1u << 24) - 1 : 0;
+
+std::uint64_t UserData(int fd, EventKind kind, std::uint32_t generation) {
+  return Encode(fd, kind) |
+         (static_cast<std::uint64_t>(generation & kGenerationMask)
+          << kGenerationShift);
+}
+
+std::uint32_t GenerationOf(std::uint64_t data) {
+  return static_cast<std::uint32_t>(data >> kGenerationShift) & kGenerationMask;
+}
 
 // udata is void* on FreeBSD, OpenBSD and macOS; NetBSD before 10 declared it
 // intptr_t.
@@ -63,9 +77,10 @@ uint16_t ModeFlags(Trigger trigger) {
 // EV_DELETE of each filter `old` had and `ev` does not; `undo` with their
 // inverses. Returns how many.
 int Plan(const EventObject& ev, Trigger trigger, const Registration* old,
-         struct kevent* changes, struct kevent* undo) {
+         std::uint32_t generation, struct kevent* changes,
+         struct kevent* undo) {
   int count = 0;
-  const Udata udata = ToUdata(Encode(ev.fd, ev.kind));
+  const Udata udata = ToUdata(UserData(ev.fd, ev.kind, generation));
   for (const int16_t filter : {int16_t{EVFILT_READ}, int16_t{EVFILT_WRITE}}) {
     const Events bit =
         filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
@@ -73,7 +88,8 @@ int Plan(const EventObject& ev, Trigger trigger, const Registration* old,
     const bool had = old != nullptr && Has(old->interest, bit);
     if (!want && !had) continue;
     const Udata old_udata =
-        old != nullptr ? ToUdata(Encode(old->fd, old->kind)) : Udata{};
+        old != nullptr ? ToUdata(UserData(old->fd, old->kind, generation))
+                       : Udata{};
     if (want) {
       EV_SET(&changes[count], ev.fd, filter,
              EV_ADD | EV_ENABLE | ModeFlags(trigger), 0, 0, udata);
@@ -115,15 +131,11 @@ absl::StatusOr<std::unique_ptr<KqueuePoller>> KqueuePoller::Create(
 #if defined(EVFILT_USER)
   EV_SET(&change, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, Udata{});
 #else
-  // No EVFILT_USER (OpenBSD before 7.3): a non-blocking pipe.
-  if (::pipe(poller->wake_pipe_) != 0) {
-    return internal::ErrnoError(errno, "pipe");
-  }
-  for (int fd : poller->wake_pipe_) {
-    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
-    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  }
-  EV_SET(&change, poller->wake_pipe_[0], EVFILT_READ, EV_ADD | EV_CLEAR, 0, 0,
+  // No EVFILT_USER (OpenBSD before 7.3): the shared pipe-based wake fd.
+  absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
+  if (!wake_fd.ok()) return wake_fd.status();
+  poller->wake_fd_.emplace(*std::move(wake_fd));
+  EV_SET(&change, poller->wake_fd_->read_fd(), EVFILT_READ, EV_ADD, 0, 0,
          Udata{});
 #endif
   if (::kevent(kq, &change, 1, nullptr, 0, nullptr) != 0) {
@@ -133,16 +145,11 @@ absl::StatusOr<std::unique_ptr<KqueuePoller>> KqueuePoller::Create(
 }
 
 KqueuePoller::KqueuePoller(int kq, int max_events)
-    : kq_(kq),
-      table_(max_events),
+    : PollerBase(Backend::kKqueue, kAllTriggers, max_events),
+      kq_(kq),
       kernel_events_(static_cast<std::size_t>(max_events)) {}
 
-KqueuePoller::~KqueuePoller() {
-  for (int fd : wake_pipe_) {
-    if (fd >= 0) ::close(fd);
-  }
-  ::close(kq_);
-}
+KqueuePoller::~KqueuePoller() { ::close(kq_); }
 
 absl::Status KqueuePoller::Apply(struct kevent* changes,
                                  const struct kevent* undo, int count,
@@ -172,45 +179,46 @@ absl::Status KqueuePoller::Apply(struct kevent* changes,
   return internal::ErrnoError(first_error, "kevent", method, fd);
 }
 
-absl::Status KqueuePoller::add(EventObject ev, Trigger trigger) {
-  if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
-    return status;
-  }
+absl::Status KqueuePoller::AddToKernel(const EventObject& ev, Trigger trigger) {
+  const KqueueState* kept = table_.KeptState(ev.fd);
+  const std::uint32_t generation =
+      ((kept != nullptr ? kept->generation : 0) + 1) & kGenerationMask;
   struct kevent changes[2];
   struct kevent undo[2];
-  const int count = Plan(ev, trigger, nullptr, changes, undo);
+  const int count = Plan(ev, trigger, nullptr, generation, changes, undo);
   bool epipe = false;
   if (absl::Status status =
           Apply(changes, undo, count, "EV_ADD", ev.fd, &epipe);
       !status.ok()) {
     return status;
   }
-  table_.Insert(ev, trigger);
+  Entry& entry = table_.Insert(ev, trigger);
+  entry.state.generation = generation;
+  entry.state.fired = false;
   if (epipe) pending_eof_.push_back(ev.fd);
   return absl::OkStatus();
 }
 
-absl::Status KqueuePoller::modify(EventObject ev, Trigger trigger) {
-  if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
-    return status;
-  }
-  const Registration old = table_.Find(ev.fd)->registration;
+absl::Status KqueuePoller::ModifyInKernel(const EventObject& ev,
+                                          Trigger trigger) {
+  const Entry& current = *table_.Find(ev.fd);
+  const Registration old = current.registration;
   struct kevent changes[2];
   struct kevent undo[2];
-  const int count = Plan(ev, trigger, &old, changes, undo);
+  const int count =
+      Plan(ev, trigger, &old, current.state.generation, changes, undo);
   bool epipe = false;
   if (absl::Status status =
           Apply(changes, undo, count, "modify", ev.fd, &epipe);
       !status.ok()) {
     return status;
   }
-  table_.Update(ev, trigger).backend_slot = 0;  // a oneshot is re-armed
+  table_.Update(ev, trigger).state.fired = false;  // a oneshot is re-armed
   if (epipe) pending_eof_.push_back(ev.fd);
   return absl::OkStatus();
 }
 
-absl::Status KqueuePoller::del(int fd) {
-  if (absl::Status status = table_.CheckDel(fd); !status.ok()) return status;
+absl::Status KqueuePoller::DelFromKernel(int fd) {
   const Registration& registration = table_.Find(fd)->registration;
   struct kevent changes[2];
   int count = 0;
@@ -236,15 +244,19 @@ absl::Status KqueuePoller::del(int fd) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::wait(
-    absl::Duration timeout) {
+absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::Wait(
+    absl::Duration timeout, const sigset_t* mask) {
+  if (mask != nullptr) {
+    return absl::UnimplementedError(
+        "wait(timeout, mask): kqueue has no atomic signal-mask wait; "
+        "register the signals with EVFILT_SIGNAL instead");
+  }
   table_.BeginBatch();
   // Readiness found while adding (EPIPE): report it now, without blocking.
   for (const int fd : pending_eof_) {
-    const Entry* entry = table_.Find(fd);
+    Entry* entry = table_.Find(fd);
     if (entry == nullptr || table_.batch_full()) continue;
-    table_.Report(fd, entry->registration.kind,
-                  Events::kReadable | Events::kHangup);
+    table_.Report(*entry, Events::kReadable | Events::kHangup);
   }
   const bool reported = !table_.batch().empty();
   pending_eof_.clear();
@@ -265,10 +277,8 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::wait(
     if (event.filter == EVFILT_USER) continue;  // EV_CLEAR reset it
 #else
     if (event.filter == EVFILT_READ &&
-        event.ident == static_cast<uintptr_t>(wake_pipe_[0])) {
-      char buffer[64];
-      while (::read(wake_pipe_[0], buffer, sizeof(buffer)) > 0) {
-      }
+        event.ident == static_cast<uintptr_t>(wake_fd_->read_fd())) {
+      wake_fd_->Drain();
       continue;
     }
 #endif
@@ -276,11 +286,14 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::wait(
     const std::uint64_t data = FromUdata(event.udata);
     const int fd = DecodeFd(data);
     Entry* entry = table_.Find(fd);
+    if (entry != nullptr && entry->state.generation != GenerationOf(data)) {
+      entry = nullptr;  // an older registration of the number
+    }
     if (entry != nullptr && entry->registration.trigger == Trigger::kOneshot) {
       // One report per arming across both filters: the other filter may
       // merge into this batch's entry, but not report in a later one.
-      if (entry->backend_slot == kFired && !table_.InBatch(fd)) continue;
-      entry->backend_slot = kFired;
+      if (entry->state.fired && !table_.InBatch(fd)) continue;
+      entry->state.fired = true;
     }
     Events events =
         event.filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
@@ -289,32 +302,26 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::wait(
       if (event.fflags != 0) events |= Events::kError;
     }
     if (event.flags & EV_ERROR) events |= Events::kError;
-    table_.Report(fd, DecodeKind(data), events);
+    if (entry != nullptr) {
+      table_.Report(*entry, events);
+    } else {
+      table_.ReportUnknown(fd, DecodeKind(data), events);
+    }
   }
   return table_.batch();
 }
 
-absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::wait(
-    absl::Duration timeout, const sigset_t& mask) {
-  return absl::UnimplementedError(
-      "wait(timeout, mask): kqueue has no atomic signal-mask wait; register "
-      "the signals with EVFILT_SIGNAL instead");
-}
-
-absl::Status KqueuePoller::wake() {
+absl::Status KqueuePoller::Wake() {
 #if defined(EVFILT_USER)
   struct kevent trigger;
   EV_SET(&trigger, kWakeIdent, EVFILT_USER, 0, NOTE_TRIGGER, 0, Udata{});
   if (::kevent(kq_, &trigger, 1, nullptr, 0, nullptr) != 0) {
     return internal::ErrnoError(errno, "kevent", "NOTE_TRIGGER", kq_);
   }
-#else
-  const char one = 1;
-  if (::write(wake_pipe_[1], &one, 1) < 0 && errno != EAGAIN) {
-    return internal::ErrnoError(errno, "write", "wake", wake_pipe_[1]);
-  }
-#endif
   return absl::OkStatus();
+#else
+  return wake_fd_->Signal();
+#endif
 }
 
 }  // namespace pollio

@@ -48,7 +48,9 @@
 #include <sys/event.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -58,12 +60,22 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "event/event.h"
-#include "poller/internal/registration_table.h"
+#include "poller/internal/poller_base.h"
+#include "poller/internal/wake_fd.h"
 #include "poller/poller.h"
 
 namespace pollio {
 
-class KqueuePoller final : public Poller {
+// KqueuePoller's per-fd state in the registration table.
+struct KqueueState {
+  std::uint32_t generation = 0;  // bits 40..63 of udata, advanced by add
+  // A oneshot registration has reported since the last add or modify (its
+  // other filter must stay silent).
+  bool fired = false;
+};
+
+class KqueuePoller final
+    : public internal::PollerBase<KqueuePoller, KqueueState> {
  public:
   // KqueuePoller::Create()
   //
@@ -72,35 +84,20 @@ class KqueuePoller final : public Poller {
   static absl::StatusOr<std::unique_ptr<KqueuePoller>> Create(
       PollerOptions options = {});
 
-  KqueuePoller(const KqueuePoller&) = delete;
-  KqueuePoller& operator=(const KqueuePoller&) = delete;
   ~KqueuePoller() override;
 
-  absl::Status add(EventObject ev, Trigger trigger = Trigger::kLevel) override;
-  absl::Status modify(EventObject ev,
-                      Trigger trigger = Trigger::kLevel) override;
-  absl::Status del(int fd) override;
-  using Poller::wait;
-  absl::StatusOr<absl::Span<const EventObject>> wait(
-      absl::Duration timeout = absl::InfiniteDuration()) override;
-  absl::StatusOr<absl::Span<const EventObject>> wait(
-      absl::Duration timeout, const sigset_t& mask) override;
-  absl::Status wake() override;
-  Backend backend() const override { return Backend::kKqueue; }
-  std::size_t size() const override { return table_.size(); }
-
  private:
-  using Entry = internal::RegistrationTable::Entry;
+  friend class internal::PollerBase<KqueuePoller, KqueueState>;
 
   KqueuePoller(int kq, int max_events);
 
-  const Registration* FindRegistration(int fd) const override {
-    return table_.FindRegistration(fd);
-  }
-  void VisitRegistrations(
-      absl::FunctionRef<void(const Registration&)> visit) const override {
-    table_.VisitRegistrations(visit);
-  }
+  absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
+  absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
+  absl::Status DelFromKernel(int fd);
+  // Unimplemented with a signal mask: kqueue has no atomic mask wait.
+  absl::StatusOr<absl::Span<const EventObject>> Wait(
+      absl::Duration timeout, const sigset_t* mask) override;
+  absl::Status Wake() override;
 
   // Applies `count` (at most 2) changes with EV_RECEIPT. On failure, undoes
   // the ones that succeeded with the matching `undo` entries and returns the
@@ -109,8 +106,8 @@ class KqueuePoller final : public Poller {
                      int count, std::string_view method, int fd, bool* epipe);
 
   int kq_;
-  int wake_pipe_[2] = {-1, -1};        // only where EVFILT_USER is missing
-  internal::RegistrationTable table_;  // backend_slot: kFired
+  // Only where EVFILT_USER is missing (OpenBSD before 7.3).
+  std::optional<internal::WakeFd> wake_fd_;
   std::vector<struct kevent> kernel_events_;  // max_events long, reused
   std::vector<int> pending_eof_;              // fds whose EV_ADD answered EPIPE
 };

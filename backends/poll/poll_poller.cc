@@ -31,11 +31,11 @@ namespace {
 // A disarmed slot holds ~fd (negative, so poll(2) skips it; ~~fd == fd).
 int SlotFd(const pollfd& slot) { return slot.fd < 0 ? ~slot.fd : slot.fd; }
 
-absl::Status CheckNoEdge(const char* method, int fd, Trigger trigger) {
-  if (trigger != Trigger::kEdge) return absl::OkStatus();
-  return internal::CallError(absl::StatusCode::kUnimplemented, method, fd,
-                             "poll(2) has no edge trigger");
-}
+// Every trigger but kEdge: poll(2) reports levels only.
+constexpr unsigned kPollTriggers =
+    1u << static_cast<unsigned>(Trigger::kLevel) |
+    1u << static_cast<unsigned>(Trigger::kOneshot) |
+    1u << static_cast<unsigned>(Trigger::kExclusive);
 
 }  // namespace
 
@@ -55,65 +55,43 @@ absl::StatusOr<std::unique_ptr<PollPoller>> PollPoller::Create(
 }
 
 PollPoller::PollPoller(internal::WakeFd wake_fd, int max_events)
-    : wake_fd_(std::move(wake_fd)), table_(max_events) {
+    : PollerBase(Backend::kPoll, kPollTriggers, max_events),
+      wake_fd_(std::move(wake_fd)) {
   pollfds_.push_back(pollfd{wake_fd_.read_fd(), POLLIN, 0});
 }
 
-absl::Status PollPoller::add(EventObject ev, Trigger trigger) {
-  if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = CheckNoEdge("add", ev.fd, trigger); !status.ok()) {
-    return status;
-  }
+absl::Status PollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
   const std::size_t slot = pollfds_.size();
   pollfds_.push_back(
       pollfd{ev.fd, static_cast<short>(internal::ToPollMask(ev.events)), 0});
-  table_.Insert(ev, trigger).backend_slot = static_cast<std::uint32_t>(slot);
+  table_.Insert(ev, trigger).state.slot = static_cast<std::uint32_t>(slot);
   return absl::OkStatus();
 }
 
-absl::Status PollPoller::modify(EventObject ev, Trigger trigger) {
-  if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
-    return status;
-  }
-  if (absl::Status status = CheckNoEdge("modify", ev.fd, trigger);
-      !status.ok()) {
-    return status;
-  }
-  const internal::RegistrationTable::Entry& entry = table_.Update(ev, trigger);
+absl::Status PollPoller::ModifyInKernel(const EventObject& ev,
+                                        Trigger trigger) {
+  const Entry& entry = table_.Update(ev, trigger);
   // Writing the fd back also re-arms a oneshot slot that fired.
-  pollfds_[entry.backend_slot] =
+  pollfds_[entry.state.slot] =
       pollfd{ev.fd, static_cast<short>(internal::ToPollMask(ev.events)), 0};
   return absl::OkStatus();
 }
 
-absl::Status PollPoller::del(int fd) {
-  if (absl::Status status = table_.CheckDel(fd); !status.ok()) return status;
-  const std::size_t slot = table_.Find(fd)->backend_slot;
+absl::Status PollPoller::DelFromKernel(int fd) {
+  const std::size_t slot = table_.Find(fd)->state.slot;
   const std::size_t last = pollfds_.size() - 1;
   if (slot != last) {
     pollfds_[slot] = pollfds_[last];
-    table_.Find(SlotFd(pollfds_[slot]))->backend_slot =
+    table_.Find(SlotFd(pollfds_[slot]))->state.slot =
         static_cast<std::uint32_t>(slot);
   }
   pollfds_.pop_back();
   if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
   table_.Erase(fd);
   return absl::OkStatus();
-}
-
-absl::StatusOr<absl::Span<const EventObject>> PollPoller::wait(
-    absl::Duration timeout) {
-  return Wait(timeout, nullptr);
-}
-
-absl::StatusOr<absl::Span<const EventObject>> PollPoller::wait(
-    absl::Duration timeout, const sigset_t& mask) {
-  return Wait(timeout, &mask);
 }
 
 absl::StatusOr<absl::Span<const EventObject>> PollPoller::Wait(
@@ -154,9 +132,9 @@ absl::StatusOr<absl::Span<const EventObject>> PollPoller::Wait(
       }
       --ready;
       const int fd = entry.fd;
-      const internal::RegistrationTable::Entry& registration = *table_.Find(fd);
+      Entry& registration = *table_.Find(fd);
       table_.Report(
-          fd, registration.registration.kind,
+          registration,
           internal::FromPollMask(static_cast<unsigned short>(entry.revents)));
       if (registration.registration.trigger == Trigger::kOneshot) {
         entry.fd = ~fd;
@@ -167,6 +145,6 @@ absl::StatusOr<absl::Span<const EventObject>> PollPoller::Wait(
   return table_.batch();
 }
 
-absl::Status PollPoller::wake() { return wake_fd_.Signal(); }
+absl::Status PollPoller::Wake() { return wake_fd_.Signal(); }
 
 }  // namespace pollio

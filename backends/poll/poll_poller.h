@@ -39,6 +39,7 @@
 #include <poll.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -48,13 +49,18 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "event/event.h"
-#include "poller/internal/registration_table.h"
+#include "poller/internal/poller_base.h"
 #include "poller/internal/wake_fd.h"
 #include "poller/poller.h"
 
 namespace pollio {
 
-class PollPoller final : public Poller {
+// PollPoller's per-fd state in the registration table.
+struct PollState {
+  std::uint32_t slot = 0;  // index of the fd's pollfd in pollfds_
+};
+
+class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
  public:
   // PollPoller::Create()
   //
@@ -63,41 +69,24 @@ class PollPoller final : public Poller {
   static absl::StatusOr<std::unique_ptr<PollPoller>> Create(
       PollerOptions options = {});
 
-  PollPoller(const PollPoller&) = delete;
-  PollPoller& operator=(const PollPoller&) = delete;
   ~PollPoller() override = default;
 
-  absl::Status add(EventObject ev, Trigger trigger = Trigger::kLevel) override;
-  absl::Status modify(EventObject ev,
-                      Trigger trigger = Trigger::kLevel) override;
-  absl::Status del(int fd) override;
-  using Poller::wait;
-  absl::StatusOr<absl::Span<const EventObject>> wait(
-      absl::Duration timeout = absl::InfiniteDuration()) override;
-  absl::StatusOr<absl::Span<const EventObject>> wait(
-      absl::Duration timeout, const sigset_t& mask) override;
-  absl::Status wake() override;
-  Backend backend() const override { return Backend::kPoll; }
-  std::size_t size() const override { return table_.size(); }
-
  private:
-  // Both public waits: `mask` null for no signal-mask change.
-  absl::StatusOr<absl::Span<const EventObject>> Wait(absl::Duration timeout,
-                                                     const sigset_t* mask);
-  const Registration* FindRegistration(int fd) const override {
-    return table_.FindRegistration(fd);
-  }
-  void VisitRegistrations(
-      absl::FunctionRef<void(const Registration&)> visit) const override {
-    table_.VisitRegistrations(visit);
-  }
+  friend class internal::PollerBase<PollPoller, PollState>;
+
   PollPoller(internal::WakeFd wake_fd, int max_events);
+
+  absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
+  absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
+  absl::Status DelFromKernel(int fd);
+  absl::StatusOr<absl::Span<const EventObject>> Wait(
+      absl::Duration timeout, const sigset_t* mask) override;
+  absl::Status Wake() override;
 
   bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
   internal::WakeFd wake_fd_;
-  internal::RegistrationTable table_;  // backend_slot: index in pollfds_
-  std::vector<pollfd> pollfds_;        // [0] is the wake fd
-  std::size_t next_scan_ = 1;          // where the next result scan starts
+  std::vector<pollfd> pollfds_;  // [0] is the wake fd
+  std::size_t next_scan_ = 1;    // where the next result scan starts
 };
 
 }  // namespace pollio

@@ -44,7 +44,7 @@ constexpr std::uint64_t kWakeData = ~std::uint64_t{1};
 // A poll withdrawn from the submission queue before the kernel saw it.
 constexpr std::uint64_t kNopData = ~std::uint64_t{5};
 
-// Entry::backend_slot: a poll request of the current generation is queued
+// UringState::request: a poll request of the current generation is queued
 // or armed in the kernel (kInFlight; UnsubmittedPoll() tells which), or is
 // due to be submitted by the next wait (kPollPending: a new registration, a
 // modified one, or a level re-arm, waiting in pending_polls_).
@@ -182,7 +182,8 @@ absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
 }
 
 UringPoller::UringPoller(internal::WakeFd wake_fd, int max_events)
-    : wake_fd_(std::move(wake_fd)), table_(max_events) {
+    : PollerBase(Backend::kUring, kAllTriggers, max_events),
+      wake_fd_(std::move(wake_fd)) {
   // Grows past this only when more adds than max_events come between two
   // waits (each reaped completion adds at most one re-arm).
   pending_polls_.reserve(static_cast<std::size_t>(max_events));
@@ -276,10 +277,10 @@ void UringPoller::QueuePoll(int fd, Entry& entry) {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);  // reserved by the caller
   io_uring_prep_poll_add(sqe, fd, internal::ToPollMask(registration.interest));
   if (registration.trigger == Trigger::kEdge) sqe->len = IORING_POLL_ADD_MULTI;
-  io_uring_sqe_set_data64(sqe,
-                          UserData(fd, registration.kind, entry.generation));
-  entry.backend_slot = kInFlight;
-  submission_positions_[static_cast<std::size_t>(fd)] = ring_.sq.sqe_tail - 1;
+  io_uring_sqe_set_data64(
+      sqe, UserData(fd, registration.kind, entry.state.generation));
+  entry.state.request = kInFlight;
+  entry.state.submission_position = ring_.sq.sqe_tail - 1;
   ++live_requests_;
 }
 
@@ -302,13 +303,12 @@ io_uring_sqe* UringPoller::UnconsumedSubmission(unsigned position) {
 }
 
 io_uring_sqe* UringPoller::UnsubmittedPoll(int fd, const Entry& entry) {
-  io_uring_sqe* sqe =
-      UnconsumedSubmission(submission_positions_[static_cast<std::size_t>(fd)]);
+  io_uring_sqe* sqe = UnconsumedSubmission(entry.state.submission_position);
   // The position alone could be stale by 2^32 submissions: the user data
   // (fd, kind, generation) says whether the entry is still this poll.
   if (sqe == nullptr || sqe->opcode != IORING_OP_POLL_ADD ||
       sqe->user_data !=
-          UserData(fd, entry.registration.kind, entry.generation)) {
+          UserData(fd, entry.registration.kind, entry.state.generation)) {
     return nullptr;
   }
   return sqe;
@@ -351,33 +351,25 @@ void UringPoller::QueueWakePoll() {
   wake_poll_armed_ = true;
 }
 
-absl::Status UringPoller::add(EventObject ev, Trigger trigger) {
-  if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
-    return status;
-  }
+absl::Status UringPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   // The kernel would only say EBADF in a completion, after add returned.
   if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
-  if (static_cast<std::size_t>(ev.fd) >= submission_positions_.size()) {
-    submission_positions_.resize(static_cast<std::size_t>(ev.fd) + 1);
-  }
   Entry& entry = table_.Insert(ev, trigger);
-  entry.generation = (entry.generation + 1) & kGenerationMask;
+  entry.state.generation = (entry.state.generation + 1) & kGenerationMask;
   // Not even into the submission queue yet: an add taken back by del before
   // the next wait then costs the kernel nothing, however many there are.
-  entry.backend_slot = kPollPending;
+  entry.state.request = kPollPending;
   pending_polls_.push_back(ev.fd);
   return absl::OkStatus();
 }
 
-absl::Status UringPoller::modify(EventObject ev, Trigger trigger) {
-  if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
-    return status;
-  }
+absl::Status UringPoller::ModifyInKernel(const EventObject& ev,
+                                         Trigger trigger) {
   const Entry& old = *table_.Find(ev.fd);
-  const bool was_pending = old.backend_slot == kPollPending;
-  if (old.backend_slot == kInFlight) {
+  const bool was_pending = old.state.request == kPollPending;
+  if (old.state.request == kInFlight) {
     // The old poll: still in the queue, it becomes a no-op; in the kernel,
     // it is cancelled (the fd stays registered, so that can wait for the
     // next wait).
@@ -388,20 +380,20 @@ absl::Status UringPoller::modify(EventObject ev, Trigger trigger) {
           !status.ok()) {
         return status;
       }
-      QueueRemoval(UserData(ev.fd, old.registration.kind, old.generation));
+      QueueRemoval(
+          UserData(ev.fd, old.registration.kind, old.state.generation));
     }
   }
   Entry& entry = table_.Update(ev, trigger);
-  entry.generation = (entry.generation + 1) & kGenerationMask;
-  entry.backend_slot = kPollPending;
+  entry.state.generation = (entry.state.generation + 1) & kGenerationMask;
+  entry.state.request = kPollPending;
   if (!was_pending) pending_polls_.push_back(ev.fd);
   return absl::OkStatus();
 }
 
-absl::Status UringPoller::del(int fd) {
-  if (absl::Status status = table_.CheckDel(fd); !status.ok()) return status;
+absl::Status UringPoller::DelFromKernel(int fd) {
   const Entry& entry = *table_.Find(fd);
-  if (entry.backend_slot == kInFlight) {
+  if (entry.state.request == kInFlight) {
     if (io_uring_sqe* sqe = UnsubmittedPoll(fd, entry); sqe != nullptr) {
       // The kernel never saw it: nothing holds the file.
       Withdraw(*sqe);
@@ -413,7 +405,8 @@ absl::Status UringPoller::del(int fd) {
           !status.ok()) {
         return status;
       }
-      QueueRemoval(UserData(fd, entry.registration.kind, entry.generation));
+      QueueRemoval(
+          UserData(fd, entry.registration.kind, entry.state.generation));
       const unsigned cancel_position = ring_.sq.sqe_tail - 1;
       if (absl::Status status = FlushRemovals(fd); !status.ok()) {
         io_uring_sqe* cancel = UnconsumedSubmission(cancel_position);
@@ -430,16 +423,6 @@ absl::Status UringPoller::del(int fd) {
   // late completions of this registration are recognised as stale.
   table_.Erase(fd);
   return absl::OkStatus();
-}
-
-absl::StatusOr<absl::Span<const EventObject>> UringPoller::wait(
-    absl::Duration timeout) {
-  return Wait(timeout, nullptr);
-}
-
-absl::StatusOr<absl::Span<const EventObject>> UringPoller::wait(
-    absl::Duration timeout, const sigset_t& mask) {
-  return Wait(timeout, &mask);
 }
 
 absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
@@ -546,7 +529,7 @@ absl::Status UringPoller::QueuePendingRequests() {
   for (const int fd : pending_polls_) {
     Entry* entry = table_.Find(fd);
     // Deleted since (or deleted, re-added and listed twice).
-    if (entry == nullptr || entry->backend_slot != kPollPending) continue;
+    if (entry == nullptr || entry->state.request != kPollPending) continue;
     if (absl::Status status = ReserveSubmissions(1, "wait", fd); !status.ok()) {
       return status;  // the rest stay pending for the next wait
     }
@@ -589,7 +572,7 @@ bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
   const bool final = (cqe.flags & IORING_CQE_F_MORE) == 0;
   const int fd = DecodeFd(data);
   Entry* entry = table_.Find(fd);
-  if (entry == nullptr || entry->generation != GenerationOf(data)) {
+  if (entry == nullptr || entry->state.generation != GenerationOf(data)) {
     if (final) --live_requests_;  // stale: a del'd or modified registration
     return true;
   }
@@ -604,20 +587,20 @@ bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
   const bool rearm = final && trigger != Trigger::kOneshot &&
                      !(trigger == Trigger::kEdge && cqe.res < 0);
   if (final) {
-    entry->backend_slot = 0;
+    entry->state.request = 0;
     --live_requests_;
   }
-  if (events != Events::kNone) table_.Report(fd, DecodeKind(data), events);
+  if (events != Events::kNone) table_.Report(*entry, events);
   if (rearm) {
     // Not submitted now: readiness must be judged after the caller has
     // handled this batch, as epoll judges level readiness at wait time.
-    entry->backend_slot = kPollPending;
+    entry->state.request = kPollPending;
     pending_polls_.push_back(fd);
   }
   return true;
 }
 
-absl::Status UringPoller::wake() { return wake_fd_.Signal(); }
+absl::Status UringPoller::Wake() { return wake_fd_.Signal(); }
 
 UringPoller::RingStats UringPoller::ring_stats() const {
   RingStats stats;

@@ -125,13 +125,24 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "event/event.h"
-#include "poller/internal/registration_table.h"
+#include "poller/internal/poller_base.h"
 #include "poller/internal/wake_fd.h"
 #include "poller/poller.h"
 
 namespace pollio {
 
-class UringPoller final : public Poller {
+// UringPoller's per-fd state in the registration table.
+struct UringState {
+  // Bits 40..62 of the user data, advanced by every add and modify; kept
+  // across del and re-add of the fd number.
+  std::uint32_t generation = 0;
+  // Where the fd's last poll went in the submission queue.
+  unsigned submission_position = 0;
+  // Whether that poll is queued or armed, or due at the next wait.
+  std::uint32_t request = 0;
+};
+
+class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
  public:
   // UringPoller::RingOptions
   //
@@ -159,22 +170,7 @@ class UringPoller final : public Poller {
   static absl::StatusOr<std::unique_ptr<UringPoller>> Create(
       PollerOptions options, RingOptions ring_options);
 
-  UringPoller(const UringPoller&) = delete;
-  UringPoller& operator=(const UringPoller&) = delete;
   ~UringPoller() override;
-
-  absl::Status add(EventObject ev, Trigger trigger = Trigger::kLevel) override;
-  absl::Status modify(EventObject ev,
-                      Trigger trigger = Trigger::kLevel) override;
-  absl::Status del(int fd) override;
-  using Poller::wait;
-  absl::StatusOr<absl::Span<const EventObject>> wait(
-      absl::Duration timeout = absl::InfiniteDuration()) override;
-  absl::StatusOr<absl::Span<const EventObject>> wait(
-      absl::Duration timeout, const sigset_t& mask) override;
-  absl::Status wake() override;
-  Backend backend() const override { return Backend::kUring; }
-  std::size_t size() const override { return table_.size(); }
 
   // UringPoller::RingStats
   //
@@ -195,19 +191,16 @@ class UringPoller final : public Poller {
   RingStats ring_stats() const;
 
  private:
-  // Both public waits: `mask` null for no signal-mask change.
-  absl::StatusOr<absl::Span<const EventObject>> Wait(absl::Duration timeout,
-                                                     const sigset_t* mask);
-  const Registration* FindRegistration(int fd) const override {
-    return table_.FindRegistration(fd);
-  }
-  void VisitRegistrations(
-      absl::FunctionRef<void(const Registration&)> visit) const override {
-    table_.VisitRegistrations(visit);
-  }
-  using Entry = internal::RegistrationTable::Entry;
+  friend class internal::PollerBase<UringPoller, UringState>;
 
   UringPoller(internal::WakeFd wake_fd, int max_events);
+
+  absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
+  absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
+  absl::Status DelFromKernel(int fd);
+  absl::StatusOr<absl::Span<const EventObject>> Wait(
+      absl::Duration timeout, const sigset_t* mask) override;
+  absl::Status Wake() override;
 
   // Makes room for `count` submission entries, flushing the queue to the
   // kernel if needed. Afterwards io_uring_get_sqe succeeds `count` times.
@@ -250,13 +243,10 @@ class UringPoller final : public Poller {
   // [1] the first submitter. 0: none.
   int linked_threads_[2] = {0, 0};
   internal::WakeFd wake_fd_;
-  internal::RegistrationTable table_;  // backend_slot: kInFlight flag
   std::size_t live_requests_ = 0;
   bool wake_poll_armed_ = false;
   // fds whose poll the next wait submits: added, modified or re-armed.
   std::vector<int> pending_polls_;
-  // Indexed by fd: where the fd's last poll went in the submission queue.
-  std::vector<unsigned> submission_positions_;
   std::vector<std::uint64_t> pending_removals_;  // removals to retry
 };
 

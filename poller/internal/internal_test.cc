@@ -4,6 +4,7 @@
 #include <poll.h>
 
 #include <climits>
+#include <cstdint>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
@@ -98,8 +99,14 @@ TEST(ErrorsTest, CheckOptionsBounds) {
             absl::StatusCode::kInvalidArgument);
 }
 
+// A backend's per-fd state, as the table keeps it.
+struct TestState {
+  std::uint32_t generation = 0;
+};
+using Table = RegistrationTable<TestState>;
+
 TEST(RegistrationTableTest, ChecksInContractOrder) {
-  RegistrationTable table(4);
+  Table table(4);
   EXPECT_EQ(table.CheckAdd(EventObject::Client(-1), Trigger::kLevel).code(),
             absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(table
@@ -124,65 +131,80 @@ TEST(RegistrationTableTest, ChecksInContractOrder) {
 }
 
 TEST(RegistrationTableTest, InsertUpdateEraseKeepState) {
-  RegistrationTable table(4);
-  table.Insert(
-      EventObject{100, EventKind::kClient, Events::kReadable | Events::kHangup},
-      Trigger::kOneshot);
-  const RegistrationTable::Entry* entry = table.Find(100);
+  Table table(4);
+  table.Insert(EventObject{100, EventKind::kClient,
+                           Events::kReadable | Events::kHangup, 77},
+               Trigger::kOneshot);
+  const Table::Entry* entry = table.Find(100);
   ASSERT_NE(entry, nullptr);
   EXPECT_EQ(entry->registration.interest, Events::kReadable);  // masked
   EXPECT_EQ(entry->registration.trigger, Trigger::kOneshot);
+  EXPECT_EQ(entry->registration.token, 77u);
   EXPECT_EQ(table.Find(99), nullptr);
   EXPECT_EQ(table.Find(1000), nullptr);
+  EXPECT_EQ(table.Find(-1), nullptr);
 
-  table.Update(EventObject{100, static_cast<EventKind>(9), Events::kWritable},
-               Trigger::kLevel);
+  table.Update(
+      EventObject{100, static_cast<EventKind>(9), Events::kWritable, 78},
+      Trigger::kLevel);
   EXPECT_EQ(entry->registration.kind, static_cast<EventKind>(9));
   EXPECT_EQ(entry->registration.interest, Events::kWritable);
   EXPECT_EQ(entry->registration.trigger, Trigger::kLevel);
+  EXPECT_EQ(entry->registration.token, 78u);
 
-  table.Find(100)->generation = 41;
+  table.Find(100)->state.generation = 41;
   table.Erase(100);
   EXPECT_EQ(table.Find(100), nullptr);
   EXPECT_EQ(table.size(), 0u);
-  // The generation outlives the registration, for the next one to advance.
-  EXPECT_EQ(table.Insert(EventObject::Client(100), Trigger::kLevel).generation,
-            41u);
+  ASSERT_NE(table.KeptState(100), nullptr);
+  EXPECT_EQ(table.KeptState(100)->generation, 41u);
+  EXPECT_EQ(table.KeptState(5000), nullptr);
+  // The state outlives the registration, for the next one to advance.
+  EXPECT_EQ(
+      table.Insert(EventObject::Client(100), Trigger::kLevel).state.generation,
+      41u);
+  EXPECT_EQ(table.Find(100)->registration.token, 0u);
 }
 
-TEST(RegistrationTableTest, ReportMergesAndEraseScrubs) {
-  RegistrationTable table(4);
-  table.Insert(EventObject::Client(5), Trigger::kLevel);
-  table.Insert(EventObject::Client(6), Trigger::kLevel);
+TEST(RegistrationTableTest, ReportMergesCarriesTokensAndEraseScrubs) {
+  Table table(4);
+  table.Insert(EventObject::Client(5, 500), Trigger::kLevel);
+  table.Insert(EventObject::Client(6, 600), Trigger::kLevel);
   table.BeginBatch();
-  table.Report(5, EventKind::kClient, Events::kReadable);
-  table.Report(6, EventKind::kClient, Events::kReadable);
-  table.Report(5, EventKind::kClient, Events::kWritable);
+  table.Report(*table.Find(5), Events::kReadable);
+  table.Report(*table.Find(6), Events::kReadable);
+  table.Report(*table.Find(5), Events::kWritable);
   ASSERT_EQ(table.batch().size(), 2u);
   EXPECT_EQ(table.batch()[0],
             (EventObject{5, EventKind::kClient,
-                         Events::kReadable | Events::kWritable}));
+                         Events::kReadable | Events::kWritable, 500}));
+  EXPECT_EQ(table.batch()[1].token, 600u);
 
   table.Erase(6);
   EXPECT_EQ(table.batch()[1],
-            (EventObject{-1, EventKind::kServer, Events::kNone}));
+            (EventObject{-1, EventKind::kServer, Events::kNone, 0}));
   EXPECT_EQ(table.batch()[0].fd, 5);
 
   // A new batch forgets old positions: erasing 5 now touches nothing.
   table.BeginBatch();
-  table.Report(7, EventKind::kClient, Events::kReadable);  // unknown fd
+  table.ReportUnknown(7, EventKind::kClient, Events::kReadable);
   table.Erase(5);
   ASSERT_EQ(table.batch().size(), 1u);
-  EXPECT_EQ(table.batch()[0].fd, 7);
+  EXPECT_EQ(table.batch()[0],
+            (EventObject{7, EventKind::kClient, Events::kReadable, 0}));
 }
 
 TEST(RegistrationTableTest, BatchFullAtMaxEvents) {
-  RegistrationTable table(2);
+  Table table(2);
+  table.Insert(EventObject::Client(1), Trigger::kLevel);
+  table.Insert(EventObject::Client(2), Trigger::kLevel);
   table.BeginBatch();
   EXPECT_FALSE(table.batch_full());
-  table.Report(1, EventKind::kClient, Events::kReadable);
-  table.Report(2, EventKind::kClient, Events::kReadable);
+  table.Report(*table.Find(1), Events::kReadable);
+  table.Report(*table.Find(2), Events::kReadable);
   EXPECT_TRUE(table.batch_full());
+  EXPECT_TRUE(table.CanReport(2));  // merges
+  EXPECT_FALSE(table.CanReport(3));
 }
 
 bool Readable(int fd) {

@@ -1,7 +1,6 @@
 #include "poller/internal/registration_table.h"
 
-#include <algorithm>
-#include <cstddef>
+#include <string_view>
 
 #include "absl/status/status.h"
 #include "event/event.h"
@@ -32,92 +31,41 @@ absl::Status CheckArguments(std::string_view method, const EventObject& ev,
 
 }  // namespace
 
-RegistrationTable::RegistrationTable(int max_events)
-    : batch_(static_cast<std::size_t>(max_events)) {}
-
-absl::Status RegistrationTable::CheckAdd(const EventObject& ev,
-                                         Trigger trigger) const {
+absl::Status CheckAddArguments(const EventObject& ev, Trigger trigger,
+                               bool registered) {
   if (absl::Status status = CheckArguments("add", ev, trigger); !status.ok()) {
     return status;
   }
-  if (Find(ev.fd) != nullptr) {
+  if (registered) {
     return CallError(absl::StatusCode::kAlreadyExists, "add", ev.fd,
                      "fd is already registered (use modify)");
   }
   return absl::OkStatus();
 }
 
-absl::Status RegistrationTable::CheckModify(const EventObject& ev,
-                                            Trigger trigger) const {
+absl::Status CheckModifyArguments(const EventObject& ev, Trigger trigger,
+                                  bool registered) {
   if (absl::Status status = CheckArguments("modify", ev, trigger);
       !status.ok()) {
     return status;
   }
-  if (Find(ev.fd) == nullptr) {
+  if (!registered) {
     return CallError(absl::StatusCode::kNotFound, "modify", ev.fd,
                      "fd is not registered");
   }
   return absl::OkStatus();
 }
 
-absl::Status RegistrationTable::CheckDel(int fd) const {
+absl::Status CheckDelArguments(int fd, bool registered) {
   if (fd < 0) {
     return CallError(absl::StatusCode::kInvalidArgument, "del", fd,
                      "negative fd");
   }
-  if (Find(fd) == nullptr) {
+  if (!registered) {
     return CallError(absl::StatusCode::kNotFound, "del", fd,
                      "fd is not registered");
   }
   return absl::OkStatus();
-}
-
-RegistrationTable::Entry& RegistrationTable::Insert(const EventObject& ev,
-                                                    Trigger trigger) {
-  const auto index = static_cast<std::size_t>(ev.fd);
-  if (index >= entries_.size()) {
-    // Geometric growth: adds of ascending fds stay amortised O(1).
-    entries_.resize(std::max(index + 1, entries_.size() * 2));
-  }
-  Entry& entry = entries_[index];
-  const std::uint32_t generation = entry.generation;
-  entry = Entry{};
-  entry.generation = generation;
-  entry.registered = true;
-  entry.registration = Registration{
-      ev.fd, ev.kind, ev.events & (Events::kReadable | Events::kWritable),
-      trigger};
-  ++size_;
-  return entry;
-}
-
-RegistrationTable::Entry& RegistrationTable::Update(const EventObject& ev,
-                                                    Trigger trigger) {
-  Entry& entry = *Find(ev.fd);
-  entry.registration.kind = ev.kind;
-  entry.registration.interest =
-      ev.events & (Events::kReadable | Events::kWritable);
-  entry.registration.trigger = trigger;
-  return entry;
-}
-
-void RegistrationTable::Erase(int fd) {
-  Entry& entry = *Find(fd);
-  if (entry.batch_epoch == epoch_) {
-    batch_[entry.batch_index] =
-        EventObject{-1, EventKind::kServer, Events::kNone};
-  }
-  const std::uint32_t generation = entry.generation;
-  entry = Entry{};
-  entry.generation = generation;
-  --size_;
-}
-
-void RegistrationTable::ResetEpochs() {
-  // Once per 2^32 waits: forget every batch position, so a position recorded
-  // 2^32 waits ago can never pass for a current one.
-  for (Entry& entry : entries_) entry.batch_epoch = 0;
-  epoch_ = 1;
 }
 
 }  // namespace internal

@@ -9,6 +9,11 @@
 // batch instead), and merging a second kernel event for the same fd (kqueue's
 // read and write filters, io_uring CQEs) into the entry it already has.
 //
+// Each entry also carries the backend's own per-fd state, typed (`State`):
+// poll's slot index, io_uring's generation and request state, epoll's and
+// kqueue's generation. A State survives del and re-add of the same fd number,
+// which is what a generation needs; a backend sets every other field on add.
+//
 // The table is the source of truth for size() and for "is fd registered":
 // kernels track open file descriptions, not fd numbers.
 //
@@ -17,6 +22,7 @@
 #ifndef POLLIO_POLLER_INTERNAL_REGISTRATION_TABLE_H_
 #define POLLIO_POLLER_INTERNAL_REGISTRATION_TABLE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -31,58 +37,111 @@
 namespace pollio {
 namespace internal {
 
+// The argument checks of the public methods, in the order the contract lists
+// the errors: InvalidArgument (negative fd, an interest without kReadable or
+// kWritable, a Trigger out of range), then AlreadyExists (`registered` on
+// add) or NotFound (not `registered` on modify / del).
+absl::Status CheckAddArguments(const EventObject& ev, Trigger trigger,
+                               bool registered);
+absl::Status CheckModifyArguments(const EventObject& ev, Trigger trigger,
+                                  bool registered);
+absl::Status CheckDelArguments(int fd, bool registered);
+
+template <typename State>
 class RegistrationTable {
  public:
   struct Entry {
+    // registration.fd is -1 while the fd number is not registered.
     Registration registration;
-    bool registered = false;
-    // Backend-owned fields: poll keeps the index of the fd's pollfd here,
-    // io_uring its request state. `generation` survives del and re-add of
-    // the same fd number, so a backend can tell a late completion of the old
-    // registration from one of the new (the io_uring ABA problem).
-    std::uint32_t backend_slot = 0;
-    std::uint32_t generation = 0;
     // The fd's position in the result batch, meaningful only while
     // batch_epoch equals the table's current epoch.
     std::uint32_t batch_epoch = 0;
     std::uint32_t batch_index = 0;
+    State state{};
+
+    bool registered() const { return registration.fd >= 0; }
   };
 
   // `max_events` must already be validated (CheckOptions).
-  explicit RegistrationTable(int max_events);
+  explicit RegistrationTable(int max_events)
+      : batch_(static_cast<std::size_t>(max_events)) {}
 
   RegistrationTable(const RegistrationTable&) = delete;
   RegistrationTable& operator=(const RegistrationTable&) = delete;
 
-  // Argument checks of the public methods, in the order the contract lists
-  // the errors (InvalidArgument, then AlreadyExists / NotFound). `method` is
-  // the public name ("add", "modify", "del") used in the message.
-  absl::Status CheckAdd(const EventObject& ev, Trigger trigger) const;
-  absl::Status CheckModify(const EventObject& ev, Trigger trigger) const;
-  absl::Status CheckDel(int fd) const;
+  absl::Status CheckAdd(const EventObject& ev, Trigger trigger) const {
+    return CheckAddArguments(ev, trigger, Find(ev.fd) != nullptr);
+  }
+  absl::Status CheckModify(const EventObject& ev, Trigger trigger) const {
+    return CheckModifyArguments(ev, trigger, Find(ev.fd) != nullptr);
+  }
+  absl::Status CheckDel(int fd) const {
+    return CheckDelArguments(fd, Find(fd) != nullptr);
+  }
 
   // Null when `fd` is not registered.
   Entry* Find(int fd) {
-    if (fd < 0 || static_cast<std::size_t>(fd) >= entries_.size()) {
-      return nullptr;
-    }
-    Entry& entry = entries_[fd];
-    return entry.registered ? &entry : nullptr;
+    if (static_cast<std::size_t>(fd) >= entries_.size()) return nullptr;
+    Entry& entry = entries_[static_cast<std::size_t>(fd)];
+    return entry.registered() ? &entry : nullptr;
   }
   const Entry* Find(int fd) const {
     return const_cast<RegistrationTable*>(this)->Find(fd);
   }
 
+  // Whether the table has an entry, registered or not, for fd number `fd`
+  // (false for negative fds); then At(fd) is it, and the caller tells from
+  // its State whether it is registered. For a backend's event loop, where
+  // one test of the State checks registration and generation at once.
+  bool Reaches(int fd) const {
+    return static_cast<std::size_t>(fd) < entries_.size();
+  }
+  Entry& At(int fd) { return entries_[static_cast<std::size_t>(fd)]; }
+
+  // The State the fd number keeps, registered or not; null if the table
+  // never reached it (a State{} then).
+  const State* KeptState(int fd) const {
+    if (static_cast<std::size_t>(fd) >= entries_.size()) return nullptr;
+    return &entries_[static_cast<std::size_t>(fd)].state;
+  }
+
   // Precondition: CheckAdd() passed. May allocate (the table grows to the
-  // highest fd); never called from wait().
-  Entry& Insert(const EventObject& ev, Trigger trigger);
+  // highest fd); never called from wait(). Keeps the fd number's State.
+  Entry& Insert(const EventObject& ev, Trigger trigger) {
+    const auto index = static_cast<std::size_t>(ev.fd);
+    if (index >= entries_.size()) {
+      // Geometric growth: adds of ascending fds stay amortised O(1).
+      entries_.resize(std::max(index + 1, entries_.size() * 2));
+    }
+    Entry& entry = entries_[index];
+    entry.registration =
+        Registration{ev.fd, ev.kind, Interest(ev.events), trigger, ev.token};
+    entry.batch_epoch = 0;
+    ++size_;
+    return entry;
+  }
 
   // Precondition: CheckModify() passed.
-  Entry& Update(const EventObject& ev, Trigger trigger);
+  Entry& Update(const EventObject& ev, Trigger trigger) {
+    Entry& entry = *Find(ev.fd);
+    entry.registration.kind = ev.kind;
+    entry.registration.interest = Interest(ev.events);
+    entry.registration.trigger = trigger;
+    entry.registration.token = ev.token;
+    return entry;
+  }
 
   // Precondition: `fd` is registered. Scrubs its entry from the current
-  // batch (fd = -1, events = kNone).
-  void Erase(int fd);
+  // batch (fd = -1, events = kNone). Keeps the fd number's State.
+  void Erase(int fd) {
+    Entry& entry = *Find(fd);
+    if (entry.batch_epoch == epoch_) {
+      batch_[entry.batch_index] =
+          EventObject{-1, EventKind::kServer, Events::kNone, 0};
+    }
+    entry.registration = Registration{};
+    --size_;
+  }
 
   std::size_t size() const { return size_; }
 
@@ -95,14 +154,16 @@ class RegistrationTable {
   // Poller::VisitRegistrations.
   void VisitRegistrations(
       absl::FunctionRef<void(const Registration&)> visit) const {
-    ForEach([&](const Entry& entry) { visit(entry.registration); });
+    for (const Entry& entry : entries_) {
+      if (entry.registered()) visit(entry.registration);
+    }
   }
 
-  // Calls `visit(const Entry&)` for every registration, in fd order.
+  // Calls `visit(Entry&)` for every registration, in fd order.
   template <typename Visitor>
-  void ForEach(Visitor&& visit) const {
-    for (const Entry& entry : entries_) {
-      if (entry.registered) visit(entry);
+  void ForEach(Visitor&& visit) {
+    for (Entry& entry : entries_) {
+      if (entry.registered()) visit(entry);
     }
   }
 
@@ -130,21 +191,42 @@ class RegistrationTable {
     return entry != nullptr && entry->batch_epoch == epoch_;
   }
 
-  // Adds readiness for `fd` to the batch, merging into its entry if it has
-  // one already. Precondition: !batch_full() unless `fd` is already in the
-  // batch. An fd the table does not know (closed without del under epoll) is
-  // still reported, so the caller can see and del it.
-  void Report(int fd, EventKind kind, Events events) {
-    Entry* entry = Find(fd);
-    if (entry != nullptr && entry->batch_epoch == epoch_) {
-      batch_[entry->batch_index].events |= events;
+  // Adds readiness of `entry`'s registration to the batch, merging into its
+  // result if it has one already; the result carries the registration's
+  // kind and token. Precondition: !batch_full() unless `entry` is already
+  // in the batch.
+  void Report(Entry& entry, Events events) {
+    if (entry.batch_epoch == epoch_) {
+      batch_[entry.batch_index].events |= events;
       return;
     }
-    if (entry != nullptr) {
-      entry->batch_epoch = epoch_;
-      entry->batch_index = static_cast<std::uint32_t>(batch_size_);
+    entry.batch_epoch = epoch_;
+    entry.batch_index = static_cast<std::uint32_t>(batch_size_);
+    const Registration& registration = entry.registration;
+    batch_[batch_size_++] = EventObject{registration.fd, registration.kind,
+                                        events, registration.token};
+  }
+
+  // As Report(entry, events), for a caller that holds the entry's fd and
+  // kind already (decoded from user data it matched against the entry's).
+  void Report(Entry& entry, int fd, EventKind kind, Events events) {
+    if (entry.batch_epoch == epoch_) {
+      batch_[entry.batch_index].events |= events;
+      return;
     }
-    batch_[batch_size_++] = EventObject{fd, kind, events};
+    entry.batch_epoch = epoch_;
+    entry.batch_index = static_cast<std::uint32_t>(batch_size_);
+    batch_[batch_size_++] =
+        EventObject{fd, kind, events, entry.registration.token};
+  }
+
+  // Reports readiness of an fd the table does not know (closed without del
+  // under epoll, or an event the kernel still delivers for an older
+  // registration of the number): reported once per wait with the kind the
+  // kernel carried and token 0, so the caller can see it. Precondition:
+  // !batch_full().
+  void ReportUnknown(int fd, EventKind kind, Events events) {
+    batch_[batch_size_++] = EventObject{fd, kind, events, 0};
   }
 
   absl::Span<const EventObject> batch() const {
@@ -152,7 +234,16 @@ class RegistrationTable {
   }
 
  private:
-  void ResetEpochs();
+  static Events Interest(Events events) {
+    return events & (Events::kReadable | Events::kWritable);
+  }
+
+  void ResetEpochs() {
+    // Once per 2^32 waits: forget every batch position, so a position
+    // recorded 2^32 waits ago can never pass for a current one.
+    for (Entry& entry : entries_) entry.batch_epoch = 0;
+    epoch_ = 1;
+  }
 
   std::vector<Entry> entries_;  // indexed by fd
   std::size_t size_ = 0;

@@ -1,0 +1,22 @@
+#include "poller/internal/poller_base.h"
+
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "event/event.h"
+#include "poller/internal/errors.h"
+#include "poller/poller.h"
+
+namespace pollio {
+namespace internal {
+
+absl::Status UnsupportedTrigger(std::string_view method, int fd,
+                                Backend backend, Trigger trigger) {
+  return CallError(absl::StatusCode::kUnimplemented, method, fd,
+                   std::string("the ") + std::string(BackendName(backend)) +
+                       " backend has no " + TriggerName(trigger) + " trigger");
+}
+
+}  // namespace internal
+}  // namespace pollio
