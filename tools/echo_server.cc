@@ -41,6 +41,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <functional>
@@ -77,9 +78,20 @@ std::atomic<bool> stop_requested{false};
 // worker while it unpublishes its poller before destroying it.
 std::mutex pollers_mutex;
 
+// One per client, owned by its registration: the poller's token is the
+// pointer, so an event leads straight to its connection and the poller's
+// table is the only one.
 struct Connection {
+  explicit Connection(int fd) : fd(fd) {}
+  int fd;
   std::string pending;  // bytes read but not yet written back
   pollio::Events interest = pollio::Events::kReadable;
+
+  std::uint64_t token() { return reinterpret_cast<std::uintptr_t>(this); }
+  static Connection& From(const pollio::EventObject& ev) {
+    return *reinterpret_cast<Connection*>(
+        static_cast<std::uintptr_t>(ev.token));
+  }
 };
 
 class EchoServer {
@@ -110,13 +122,18 @@ class EchoServer {
         if (ev.kind == pollio::EventKind::kServer) {
           if (absl::Status status = AcceptAll(); !status.ok()) return status;
         } else {
-          Serve(ev);
+          Serve(ev, Connection::From(ev));
         }
       }
     }
-    for (std::size_t fd = 0; fd < connections_.size(); ++fd) {
-      if (connections_[fd] != nullptr) Close(static_cast<int>(fd));
-    }
+    // Every connection is a registration: the poller lists them.
+    std::vector<Connection*> open;
+    poller_.for_each([&](const pollio::Registration& registration) {
+      if (registration.kind != pollio::EventKind::kClient) return;
+      open.push_back(reinterpret_cast<Connection*>(
+          static_cast<std::uintptr_t>(registration.token)));
+    });
+    for (Connection* connection : open) Close(*connection);
     return absl::OkStatus();
   }
 
@@ -155,50 +172,48 @@ class EchoServer {
                      listen_fd_, std::strerror(errno));
         return absl::OkStatus();
       }
-      if (absl::Status status = poller_.add(pollio::EventObject::Client(fd));
+      auto connection = std::make_unique<Connection>(fd);
+      if (absl::Status status =
+              poller_.add(pollio::EventObject::Client(fd, connection->token()));
           !status.ok()) {
         std::fprintf(stderr, "echo_server: %s\n", status.ToString().c_str());
         ::close(fd);
         continue;
       }
-      if (static_cast<std::size_t>(fd) >= connections_.size()) {
-        connections_.resize(static_cast<std::size_t>(fd) + 1);
-      }
-      connections_[fd] = std::make_unique<Connection>();
+      connection.release();  // owned by its registration until Close
       ++served_;
     }
   }
 
-  void Serve(const pollio::EventObject& ev) {
-    Connection& connection = *connections_[ev.fd];
+  void Serve(const pollio::EventObject& ev, Connection& connection) {
     if (pollio::Has(ev.events, pollio::Events::kError)) {
-      Close(ev.fd);
+      Close(connection);
       return;
     }
     // Parked on kWritable: flush before reading more.
-    if (!connection.pending.empty() && !Flush(ev.fd, connection)) return;
+    if (!connection.pending.empty() && !Flush(connection)) return;
     char buffer[16384];
     for (;;) {
-      const ssize_t got = ::read(ev.fd, buffer, sizeof(buffer));
+      const ssize_t got = ::read(connection.fd, buffer, sizeof(buffer));
       if (got > 0) {
         connection.pending.append(buffer, static_cast<std::size_t>(got));
-        if (!Flush(ev.fd, connection)) return;  // parked or closed
+        if (!Flush(connection)) return;  // parked or closed
         continue;
       }
       if (got < 0 && errno == EINTR) continue;
       if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
       // EOF or a read error. Nothing is pending: every read was flushed or
       // parked, and a parked connection does not read.
-      Close(ev.fd);
+      Close(connection);
       return;
     }
   }
 
   // Writes out `pending`. Returns true when all of it went; false when the
   // connection was parked on kWritable or closed.
-  bool Flush(int fd, Connection& connection) {
+  bool Flush(Connection& connection) {
     while (!connection.pending.empty()) {
-      const ssize_t sent = ::send(fd, connection.pending.data(),
+      const ssize_t sent = ::send(connection.fd, connection.pending.data(),
                                   connection.pending.size(), MSG_NOSIGNAL);
       if (sent > 0) {
         connection.pending.erase(0, static_cast<std::size_t>(sent));
@@ -206,39 +221,39 @@ class EchoServer {
       }
       if (sent < 0 && errno == EINTR) continue;
       if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        Park(fd, connection, pollio::Events::kWritable);
+        Park(connection, pollio::Events::kWritable);
         return false;
       }
-      Close(fd);
+      Close(connection);
       return false;
     }
-    return Park(fd, connection, pollio::Events::kReadable);
+    return Park(connection, pollio::Events::kReadable);
   }
 
   // Sets the connection's interest, skipping the system call when unchanged.
   // Returns false if the connection had to be closed.
-  bool Park(int fd, Connection& connection, pollio::Events interest) {
+  bool Park(Connection& connection, pollio::Events interest) {
     if (connection.interest == interest) return true;
     if (absl::Status status = poller_.modify(
-            pollio::EventObject{fd, pollio::EventKind::kClient, interest});
+            pollio::EventObject{connection.fd, pollio::EventKind::kClient,
+                                interest, connection.token()});
         !status.ok()) {
       std::fprintf(stderr, "echo_server: %s\n", status.ToString().c_str());
-      Close(fd);
+      Close(connection);
       return false;
     }
     connection.interest = interest;
     return true;
   }
 
-  void Close(int fd) {
-    (void)poller_.del(fd);  // before close: see poller/poller.h
-    ::close(fd);
-    connections_[fd].reset();
+  void Close(Connection& connection) {
+    (void)poller_.del(connection.fd);  // before close: see poller/poller.h
+    ::close(connection.fd);
+    delete &connection;
   }
 
   pollio::Poller& poller_;
   int listen_fd_;
-  std::vector<std::unique_ptr<Connection>> connections_;  // by fd
   int reserved_fd_;  // given up for a moment on EMFILE/ENFILE
   int served_ = 0;
   int shed_ = 0;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -57,10 +58,19 @@ void RequestStop(int) {
   if (signal_poller != nullptr) (void)signal_poller->wake();
 }
 
+// One per client, owned by its registration: the poller's token is the
+// pointer, so an event leads straight to its connection.
 struct Connection {
+  explicit Connection(int fd) : fd(fd) {}
+  int fd;
   std::string input;    // bytes of a request not yet complete
   std::string output;   // responses not yet written
   bool parked = false;  // waiting for kWritable
+
+  std::uint64_t token() { return reinterpret_cast<std::uintptr_t>(this); }
+  static Connection* From(std::uint64_t token) {
+    return reinterpret_cast<Connection*>(static_cast<std::uintptr_t>(token));
+  }
 };
 
 class HelloServer {
@@ -82,10 +92,17 @@ class HelloServer {
         if (ev.kind == pollio::EventKind::kServer) {
           Accept();
         } else {
-          Serve(ev);
+          Serve(ev, *Connection::From(ev.token));
         }
       }
     }
+    std::vector<Connection*> open;
+    poller_.for_each([&](const pollio::Registration& registration) {
+      if (registration.kind == pollio::EventKind::kClient) {
+        open.push_back(Connection::From(registration.token));
+      }
+    });
+    for (Connection* connection : open) Close(*connection);
     return absl::OkStatus();
   }
 
@@ -101,32 +118,31 @@ class HelloServer {
       // connections: a reported level-triggered fd is re-polled by the next
       // wait, one more poll of the socket per request. A read shorter than
       // the buffer drained the socket, so no extra read for EAGAIN either.
-      absl::Status added =
-          poller_.add(pollio::EventObject::Client(fd), client_trigger_);
-      if (added.code() == absl::StatusCode::kUnimplemented) {
+      if (!poller_.supports(client_trigger_)) {
         client_trigger_ = pollio::Trigger::kLevel;
-        added = poller_.add(pollio::EventObject::Client(fd), client_trigger_);
       }
-      if (!added.ok()) {
+      auto connection = std::make_unique<Connection>(fd);
+      if (!poller_
+               .add(pollio::EventObject::Client(fd, connection->token()),
+                    client_trigger_)
+               .ok()) {
         ::close(fd);
         continue;
       }
-      if (static_cast<std::size_t>(fd) >= connections_.size()) {
-        connections_.resize(static_cast<std::size_t>(fd) + 1);
-      }
-      connections_[fd] = std::make_unique<Connection>();
+      connection.release();  // owned by its registration until Close
     }
   }
 
-  void Serve(const pollio::EventObject& ev) {
-    Connection& connection = *connections_[ev.fd];
-    if (pollio::Has(ev.events, pollio::Events::kError)) return Close(ev.fd);
+  void Serve(const pollio::EventObject& ev, Connection& connection) {
+    if (pollio::Has(ev.events, pollio::Events::kError)) {
+      return Close(connection);
+    }
     if (connection.parked) {
-      if (!Flush(ev.fd, connection)) return;
+      if (!Flush(connection)) return;
     }
     char buffer[16384];
     for (;;) {
-      const ssize_t got = ::read(ev.fd, buffer, sizeof(buffer));
+      const ssize_t got = ::read(connection.fd, buffer, sizeof(buffer));
       if (got > 0) {
         const std::string_view data(buffer, static_cast<std::size_t>(got));
         if (connection.input.empty() && connection.output.empty() &&
@@ -134,8 +150,8 @@ class HelloServer {
             data.find("\r\n\r\n") == data.size() - 4) {
           // The common case, one whole request per read: answer straight
           // from the constant, no buffering.
-          const ssize_t sent =
-              ::send(ev.fd, kResponse.data(), kResponse.size(), MSG_NOSIGNAL);
+          const ssize_t sent = ::send(connection.fd, kResponse.data(),
+                                      kResponse.size(), MSG_NOSIGNAL);
           if (sent == static_cast<ssize_t>(kResponse.size())) {
             if (static_cast<std::size_t>(got) < sizeof(buffer)) return;
             continue;
@@ -158,16 +174,16 @@ class HelloServer {
       }
       if (got < 0 && errno == EINTR) continue;
       if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      return Close(ev.fd);  // EOF or error
+      return Close(connection);  // EOF or error
     }
-    Flush(ev.fd, connection);
+    Flush(connection);
   }
 
   // Writes pending responses; parks on kWritable if the socket is full.
   // Returns false if the connection is parked or closed.
-  bool Flush(int fd, Connection& connection) {
+  bool Flush(Connection& connection) {
     while (!connection.output.empty()) {
-      const ssize_t sent = ::send(fd, connection.output.data(),
+      const ssize_t sent = ::send(connection.fd, connection.output.data(),
                                   connection.output.size(), MSG_NOSIGNAL);
       if (sent > 0) {
         connection.output.erase(0, static_cast<std::size_t>(sent));
@@ -178,32 +194,34 @@ class HelloServer {
         if (!connection.parked) {
           connection.parked = true;
           (void)poller_.modify(
-              pollio::EventObject{fd, pollio::EventKind::kClient,
-                                  pollio::Events::kWritable},
+              pollio::EventObject{connection.fd, pollio::EventKind::kClient,
+                                  pollio::Events::kWritable,
+                                  connection.token()},
               client_trigger_);
         }
         return false;
       }
-      Close(fd);
+      Close(connection);
       return false;
     }
     if (connection.parked) {
       connection.parked = false;
-      (void)poller_.modify(pollio::EventObject::Client(fd), client_trigger_);
+      (void)poller_.modify(
+          pollio::EventObject::Client(connection.fd, connection.token()),
+          client_trigger_);
     }
     return true;
   }
 
-  void Close(int fd) {
-    (void)poller_.del(fd);
-    ::close(fd);
-    connections_[fd].reset();
+  void Close(Connection& connection) {
+    (void)poller_.del(connection.fd);  // before close: see poller/poller.h
+    ::close(connection.fd);
+    delete &connection;
   }
 
   pollio::Poller& poller_;
   int listen_fd_;
   pollio::Trigger client_trigger_ = pollio::Trigger::kEdge;
-  std::vector<std::unique_ptr<Connection>> connections_;  // by fd
 };
 
 int Main() {
