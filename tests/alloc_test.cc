@@ -56,7 +56,11 @@ TEST_P(AllocTest, WarmWaitsAllocateNothing) {
   std::vector<SocketPair> pairs;
   for (int i = 0; i < 64; ++i) {
     pairs.push_back(MakeSocketPair());
-    ASSERT_TRUE(poller.add(EventObject::Client(pairs.back().left.get())).ok());
+    // Tokens ride along: the results carry them without allocating.
+    ASSERT_TRUE(poller
+                    .add(EventObject::Client(pairs.back().left.get(),
+                                             1000 + static_cast<unsigned>(i)))
+                    .ok());
   }
   // Warm up: the first waits may size lazily-grown state.
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(poller.wait(0).ok());
@@ -69,6 +73,7 @@ TEST_P(AllocTest, WarmWaitsAllocateNothing) {
 
   // No gtest assertion inside the counted region: they allocate.
   long reported = 0;
+  long right_tokens = 0;
   bool all_ok = true;
   allocations = 0;
   counting = true;
@@ -78,12 +83,21 @@ TEST_P(AllocTest, WarmWaitsAllocateNothing) {
     if (i % 100 == 0) all_ok = all_ok && poller.wake().ok();
     absl::StatusOr<absl::Span<const EventObject>> events = poller.wait(0);
     all_ok = all_ok && events.ok();
-    if (events.ok()) reported += static_cast<long>(events->size());
+    if (events.ok()) {
+      reported += static_cast<long>(events->size());
+      for (const EventObject& ev : *events) {
+        const std::size_t index = ev.token - 1000;
+        if (index < pairs.size() && pairs[index].left.get() == ev.fd) {
+          ++right_tokens;
+        }
+      }
+    }
     Drain(pair.left.get());
   }
   counting = false;
   EXPECT_TRUE(all_ok);
   EXPECT_GE(reported, 1000 - 10);  // the waits did see the writes
+  EXPECT_EQ(right_tokens, reported);
   EXPECT_EQ(allocations.load(), 0);
 }
 
