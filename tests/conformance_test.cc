@@ -308,25 +308,46 @@ TEST_P(ConformanceTest, LargeFdRoundTrips) {
   ASSERT_TRUE(poller().del(large).ok());
 }
 
-TEST_P(ConformanceTest, PeerCloseGivesHangupWithReadable) {
+// Closing one end of an AF_UNIX stream pair shuts the other end both ways
+// at once (the kernel sets both shutdown bits on the survivor), so it is
+// read-closed and hung up together. tests/readiness_test.cc covers TCP,
+// where a close alone is only a read-side close.
+TEST_P(ConformanceTest, PeerCloseGivesReadClosedAndHangup) {
   SocketPair pair = MakeSocketPair();
-  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  const int fd = pair.left.get();
+  ASSERT_TRUE(poller().add(EventObject{fd, EventKind::kClient, kRW}).ok());
   pair.right.Reset();
-  const std::vector<EventObject> events = WaitEvents(poller());
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_EQ(events[0].fd, pair.left.get());
-  EXPECT_TRUE(Has(events[0].events, Events::kHangup | Events::kReadable))
-      << events[0];
+  ExpectEvents(poller(),
+               {EventObject{fd, EventKind::kClient,
+                            kRW | Events::kReadClosed | Events::kHangup}});
+  // With read interest only, kqueue's read filter cannot tell a close from
+  // a half-close (its kHangup comes from EVFILT_WRITE).
+  ASSERT_TRUE(poller().modify(EventObject::Client(fd)).ok());
+  const Events read_only =
+      GetParam() == Backend::kKqueue
+          ? Events::kReadable | Events::kReadClosed
+          : Events::kReadable | Events::kReadClosed | Events::kHangup;
+  ExpectEvents(poller(), {EventObject{fd, EventKind::kClient, read_only}});
 }
 
-TEST_P(ConformanceTest, PeerShutdownOfWritingGivesHangup) {
+// A shutdown of writing closes only the read side here: read-closed,
+// readable (EOF) and still writable, but not hung up. Without read interest
+// there is nothing to report but writable, on io_uring too (which polls for
+// the half-close whatever the interest, and drops it).
+TEST_P(ConformanceTest, PeerShutdownOfWritingGivesReadClosedNotHangup) {
   SocketPair pair = MakeSocketPair();
-  ASSERT_TRUE(poller().add(EventObject::Client(pair.left.get())).ok());
+  const int fd = pair.left.get();
+  ASSERT_TRUE(poller().add(EventObject{fd, EventKind::kClient, kRW}).ok());
   ASSERT_EQ(::shutdown(pair.right.get(), SHUT_WR), 0);
-  const std::vector<EventObject> events = WaitEvents(poller());
-  ASSERT_EQ(events.size(), 1u);
-  EXPECT_TRUE(Has(events[0].events, Events::kHangup | Events::kReadable))
-      << events[0];
+  ExpectEvents(poller(), {EventObject{fd, EventKind::kClient,
+                                      kRW | Events::kReadClosed}});
+  ASSERT_TRUE(poller().modify(EventObject::Client(fd)).ok());
+  ExpectEvents(poller(),
+               {EventObject{fd, EventKind::kClient,
+                            Events::kReadable | Events::kReadClosed}});
+  const EventObject writer{fd, EventKind::kClient, Events::kWritable};
+  ASSERT_TRUE(poller().modify(writer).ok());
+  ExpectEvents(poller(), {writer});
 }
 
 TEST_P(ConformanceTest, RefusedConnectGivesError) {

@@ -45,11 +45,14 @@ std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
   return events;
 }
 
+// Bit for bit: the kernel already tells a half-close (EPOLLRDHUP) from a
+// connection shut both ways (EPOLLHUP).
 Events FromEpollEvents(std::uint32_t events) {
   Events out = Events::kNone;
   if (events & EPOLLIN) out |= Events::kReadable;
   if (events & EPOLLOUT) out |= Events::kWritable;
-  if (events & (EPOLLHUP | EPOLLRDHUP)) out |= Events::kHangup;
+  if (events & EPOLLRDHUP) out |= Events::kReadClosed;
+  if (events & EPOLLHUP) out |= Events::kHangup;
   if (events & EPOLLERR) out |= Events::kError;
   return out;
 }
