@@ -145,11 +145,16 @@ struct PollerOptions {
 // when the static type is known.
 //
 // Errors, on every backend (a failed call changes nothing):
-//   InvalidArgument  fd < 0, an interest without kReadable or kWritable, or
-//                    a Trigger value outside the enum.
+//   InvalidArgument  fd < 0; an interest with none of kReadable, kWritable
+//                    and kPriority, or with any other bit (kReadClosed,
+//                    kHangup, kError or a value outside the enum: those are
+//                    results, never interests); or a Trigger value outside
+//                    the enum.
 //   AlreadyExists    `add` of an fd already registered.
 //   NotFound         `modify` or `del` of an fd not registered.
-//   Unimplemented    a trigger the backend cannot honour (poll: kEdge).
+//   Unimplemented    a trigger or interest the backend cannot honour: poll,
+//                    kEdge; kqueue, any kPriority interest; epoll, kPriority
+//                    with kExclusive.
 //   other            the OS error, with the call and fd in the message, e.g.
 //                    "epoll_ctl(ADD, fd=7): Operation not permitted" for a
 //                    regular file under epoll.
@@ -159,8 +164,9 @@ class Poller {
 
   // Poller::add()
   //
-  // Registers `ev.fd` with interest `ev.events` (kReadable, kWritable or
-  // both), kind `ev.kind` and `trigger`. The fd should be non-blocking.
+  // Registers `ev.fd` with interest `ev.events` (kReadable, kWritable,
+  // kPriority, or any combination of them), kind `ev.kind` and `trigger`.
+  // The fd should be non-blocking.
   ABSL_MUST_USE_RESULT virtual absl::Status add(
       EventObject ev, Trigger trigger = Trigger::kLevel) = 0;
 
@@ -271,8 +277,9 @@ class Poller {
   // Poller::DebugString()
   //
   // The backend and its registrations, e.g.
-  // "epoll{3 fds: 5=server R, 7=client RW edge, 9=42 W oneshot}" (level is
-  // left out; after 32 entries the rest are counted, "... 968 more").
+  // "epoll{3 fds: 5=server R, 7=client RW edge, 9=42 WP oneshot}" (interest
+  // R, W and P for kPriority; level is left out; after 32 entries the rest
+  // are counted, "... 968 more").
   std::string DebugString() const;
 
   template <typename Sink>

@@ -225,6 +225,14 @@ TEST_P(ConformanceTest, BadInputGetsItsStatusAndChangesNothing) {
       poller().add(EventObject{spare.left.get(), EventKind::kClient,
                                Events::kHangup | Events::kError}),
       absl::StatusCode::kInvalidArgument, "add with only output bits");
+  expect_unchanged(
+      poller().add(EventObject{spare.left.get(), EventKind::kClient,
+                               Events::kReadable | Events::kHangup}),
+      absl::StatusCode::kInvalidArgument, "add with an output bit");
+  expect_unchanged(
+      poller().modify(EventObject{live.left.get(), EventKind::kClient,
+                                  Events::kReadable | Events::kReadClosed}),
+      absl::StatusCode::kInvalidArgument, "modify with an output bit");
   expect_unchanged(poller().add(EventObject::Client(spare.left.get()),
                                 static_cast<Trigger>(9)),
                    absl::StatusCode::kInvalidArgument,
@@ -249,6 +257,26 @@ TEST_P(ConformanceTest, BadInputGetsItsStatusAndChangesNothing) {
   EXPECT_EQ(ErrnoFromStatus(closed_status), EBADF) << closed_status;
   expect_unchanged(closed_status, absl::StatusCode::kFailedPrecondition,
                    "add of a closed fd");
+
+  const EventObject priority{spare.left.get(), EventKind::kClient,
+                             Events::kPriority};
+  const EventObject live_priority{live.left.get(), EventKind::kClient,
+                                  Events::kReadable | Events::kPriority};
+  if (GetParam() == Backend::kKqueue) {
+    expect_unchanged(poller().add(priority), absl::StatusCode::kUnimplemented,
+                     "add with kPriority on kqueue");
+    expect_unchanged(poller().modify(live_priority),
+                     absl::StatusCode::kUnimplemented,
+                     "modify to kPriority on kqueue");
+  }
+  if (GetParam() == Backend::kEpoll) {
+    expect_unchanged(poller().add(priority, Trigger::kExclusive),
+                     absl::StatusCode::kUnimplemented,
+                     "add with kPriority and kExclusive on epoll");
+    expect_unchanged(poller().modify(live_priority, Trigger::kExclusive),
+                     absl::StatusCode::kUnimplemented,
+                     "modify to kPriority and kExclusive on epoll");
+  }
 
   if (!HasEdge()) {
     expect_unchanged(
@@ -795,6 +823,17 @@ TEST_P(ConformanceTest, FindReportsWhatAddAndModifySet) {
   EXPECT_EQ(found->kind, static_cast<EventKind>(77));
   EXPECT_EQ(found->interest, kRW);
   EXPECT_EQ(found->trigger, Trigger::kLevel);
+
+  if (GetParam() != Backend::kKqueue) {
+    const Events all = kRW | Events::kPriority;
+    ASSERT_TRUE(poller().modify(EventObject{fd, EventKind::kClient, all}).ok());
+    found = poller().find(fd);
+    ASSERT_TRUE(found.ok());
+    EXPECT_EQ(found->interest, all);
+    EXPECT_NE(poller().DebugString().find(std::to_string(fd) + "=client RWP"),
+              std::string::npos)
+        << poller();
+  }
 
   ASSERT_TRUE(poller().del(fd).ok());
   EXPECT_EQ(poller().find(fd).status().code(), absl::StatusCode::kNotFound);

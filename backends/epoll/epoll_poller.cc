@@ -39,6 +39,7 @@ std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
     events |= EPOLLIN | (trigger == Trigger::kExclusive ? 0 : EPOLLRDHUP);
   }
   if (Has(interest, Events::kWritable)) events |= EPOLLOUT;
+  if (Has(interest, Events::kPriority)) events |= EPOLLPRI;
   if (trigger == Trigger::kEdge) events |= EPOLLET;
   if (trigger == Trigger::kOneshot) events |= EPOLLONESHOT;
   if (trigger == Trigger::kExclusive) events |= EPOLLEXCLUSIVE;
@@ -54,7 +55,21 @@ Events FromEpollEvents(std::uint32_t events) {
   if (events & EPOLLRDHUP) out |= Events::kReadClosed;
   if (events & EPOLLHUP) out |= Events::kHangup;
   if (events & EPOLLERR) out |= Events::kError;
+  if (events & EPOLLPRI) out |= Events::kPriority;
   return out;
+}
+
+// EPOLLEXCLUSIVE admits no EPOLLPRI: refuse it by name rather than pass on
+// the kernel's bare EINVAL (or, for modify into kExclusive, find it out
+// only on the scratch instance).
+absl::Status CheckExclusiveInterest(std::string_view method,
+                                    const EventObject& ev, Trigger trigger) {
+  if (trigger != Trigger::kExclusive || !Has(ev.events, Events::kPriority)) {
+    return absl::OkStatus();
+  }
+  return internal::CallError(
+      absl::StatusCode::kUnimplemented, method, ev.fd,
+      "kExclusive (EPOLLEXCLUSIVE) cannot carry kPriority (EPOLLPRI)");
 }
 
 // epoll_pwait2 arrived in Linux 5.11 and glibc 2.35; the wrapper returns
@@ -113,6 +128,10 @@ absl::Status EpollPoller::add(EventObject ev, Trigger trigger) {
   if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
     return status;
   }
+  if (absl::Status status = CheckExclusiveInterest("add", ev, trigger);
+      !status.ok()) {
+    return status;
+  }
   if (absl::Status status = Control(EPOLL_CTL_ADD, "ADD", ev, trigger);
       !status.ok()) {
     return status;
@@ -123,6 +142,10 @@ absl::Status EpollPoller::add(EventObject ev, Trigger trigger) {
 
 absl::Status EpollPoller::modify(EventObject ev, Trigger trigger) {
   if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = CheckExclusiveInterest("modify", ev, trigger);
+      !status.ok()) {
     return status;
   }
   const Registration old = table_.Find(ev.fd)->registration;

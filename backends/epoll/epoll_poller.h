@@ -26,7 +26,9 @@
 //     NotFound) and the status says so.
 //   * Readiness bit for bit: EPOLLIN kReadable, EPOLLOUT kWritable,
 //     EPOLLRDHUP kReadClosed (read interest only; never under kExclusive,
-//     which admits no EPOLLRDHUP), EPOLLHUP kHangup, EPOLLERR kError. On a
+//     which admits no EPOLLRDHUP), EPOLLHUP kHangup, EPOLLERR kError,
+//     EPOLLPRI kPriority (kPriority interest only). kExclusive admits no
+//     EPOLLPRI either: kPriority with it is Unimplemented. On a
 //     TCP socket EPOLLHUP means both directions are shut (a reset, or a
 //     close answered by a reset; also a socket never connected); a peer's
 //     close alone is EPOLLIN | EPOLLRDHUP.

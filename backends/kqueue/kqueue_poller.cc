@@ -93,6 +93,13 @@ int Plan(const EventObject& ev, Trigger trigger, const Registration* old,
   return count;
 }
 
+// pollio registers no out-of-band filter (see kqueue_poller.h).
+absl::Status CheckNoPriority(std::string_view method, const EventObject& ev) {
+  if (!Has(ev.events, Events::kPriority)) return absl::OkStatus();
+  return internal::CallError(absl::StatusCode::kUnimplemented, method, ev.fd,
+                             "kqueue backend has no kPriority interest");
+}
+
 // The errno an EV_RECEIPT row carries (0 for success).
 int ReceiptError(const struct kevent& receipt) {
   return (receipt.flags & EV_ERROR) != 0 ? static_cast<int>(receipt.data) : 0;
@@ -176,6 +183,9 @@ absl::Status KqueuePoller::add(EventObject ev, Trigger trigger) {
   if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
     return status;
   }
+  if (absl::Status status = CheckNoPriority("add", ev); !status.ok()) {
+    return status;
+  }
   struct kevent changes[2];
   struct kevent undo[2];
   const int count = Plan(ev, trigger, nullptr, changes, undo);
@@ -192,6 +202,9 @@ absl::Status KqueuePoller::add(EventObject ev, Trigger trigger) {
 
 absl::Status KqueuePoller::modify(EventObject ev, Trigger trigger) {
   if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
+    return status;
+  }
+  if (absl::Status status = CheckNoPriority("modify", ev); !status.ok()) {
     return status;
   }
   const Registration old = table_.Find(ev.fd)->registration;

@@ -26,6 +26,10 @@
 //     then reports kHangup though data may still arrive (the emulation
 //     follows epoll and does not). EV_EOF with an error in fflags (a
 //     refused connect, a reset) and EV_ERROR report kError.
+//   * kPriority interest: Unimplemented from add and modify. pollio
+//     registers no out-of-band filter (FreeBSD 12+ and macOS have
+//     EVFILT_EXCEPT with NOTE_OOB, OpenBSD has none), so a caller that
+//     needs urgent data there has no pollio interest for it yet.
 //   * Old macOS answers EV_ADD for a pipe whose peer is closed with EPIPE
 //     (mio issue 582): that is readiness, so the add succeeds and the next
 //     wait reports kReadable | kHangup.

@@ -30,7 +30,8 @@
 //     wait, once per wait, until it is del'd.
 //   * Readiness bit for bit: POLLIN kReadable, POLLOUT kWritable, POLLRDHUP
 //     kReadClosed (asked for with read interest only), POLLHUP kHangup,
-//     POLLERR and POLLNVAL kError. POLLRDHUP is Linux's: on other systems
+//     POLLERR and POLLNVAL kError, POLLPRI kPriority (kPriority interest
+//     only). POLLRDHUP is Linux's: on other systems
 //     a peer's shutdown of writing shows only as kReadable (read() returns
 //     0), and kReadClosed is never reported.
 //

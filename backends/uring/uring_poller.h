@@ -60,7 +60,8 @@
 //     was drained again before the next wait may be reported once more
 //     (read until EAGAIN, as always).
 //   * Readiness bit for bit, as poll(2) (POLLRDHUP kReadClosed, POLLHUP
-//     kHangup, POLLERR kError, an EBADF completion kError), with one
+//     kHangup, POLLERR kError, an EBADF completion kError; kPriority
+//     interest polls POLLPRI, reported as kPriority), with one
 //     exception: the kernel polls EPOLLRDHUP whatever the mask asks for, so
 //     a registration without kReadable interest may complete on a peer's
 //     shutdown of writing. pollio drops that kReadClosed when the

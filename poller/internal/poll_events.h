@@ -30,12 +30,14 @@ constexpr unsigned ToPollMask(Events interest) {
   unsigned mask = 0;
   if (Has(interest, Events::kReadable)) mask |= POLLIN | kPollReadHangup;
   if (Has(interest, Events::kWritable)) mask |= POLLOUT;
+  if (Has(interest, Events::kPriority)) mask |= POLLPRI;
   return mask;
 }
 
 // The readiness a returned mask means, bit for bit: POLLRDHUP is
-// kReadClosed, POLLHUP kHangup (Linux sets it only once both directions are
-// shut), and POLLNVAL (the fd is not open) is an error like POLLERR.
+// kReadClosed, POLLHUP kHangup (on a Linux socket: both directions shut, or
+// never connected), POLLPRI kPriority, and POLLNVAL (the fd is not open) is
+// an error like POLLERR.
 constexpr Events FromPollMask(unsigned mask) {
   Events out = Events::kNone;
   if (mask & POLLIN) out |= Events::kReadable;
@@ -43,6 +45,7 @@ constexpr Events FromPollMask(unsigned mask) {
   if (mask & kPollReadHangup) out |= Events::kReadClosed;
   if (mask & POLLHUP) out |= Events::kHangup;
   if (mask & (POLLERR | POLLNVAL)) out |= Events::kError;
+  if (mask & POLLPRI) out |= Events::kPriority;
   return out;
 }
 

@@ -11,16 +11,27 @@ namespace pollio {
 namespace internal {
 namespace {
 
+// The bits an interest may carry; the rest are results only.
+constexpr Events kInterestBits =
+    Events::kReadable | Events::kWritable | Events::kPriority;
+
 absl::Status CheckArguments(std::string_view method, const EventObject& ev,
                             Trigger trigger) {
   if (ev.fd < 0) {
     return CallError(absl::StatusCode::kInvalidArgument, method, ev.fd,
                      "negative fd");
   }
-  if (!Has(ev.events, Events::kReadable) &&
-      !Has(ev.events, Events::kWritable)) {
+  if (!HasAny(ev.events, kInterestBits)) {
     return CallError(absl::StatusCode::kInvalidArgument, method, ev.fd,
-                     "interest has neither kReadable nor kWritable");
+                     "interest has none of kReadable, kWritable, kPriority");
+  }
+  // Result bits in an interest were ignored once; refusing them now keeps a
+  // caller from believing it asked for, say, kHangup only.
+  if (const Events extra = ev.events & ~kInterestBits; extra != Events::kNone) {
+    return CallError(absl::StatusCode::kInvalidArgument, method, ev.fd,
+                     "interest may hold only kReadable, kWritable and "
+                     "kPriority, not " +
+                         EventsName(extra));
   }
   if (trigger != Trigger::kLevel && trigger != Trigger::kEdge &&
       trigger != Trigger::kOneshot && trigger != Trigger::kExclusive) {
@@ -84,9 +95,8 @@ RegistrationTable::Entry& RegistrationTable::Insert(const EventObject& ev,
   entry = Entry{};
   entry.generation = generation;
   entry.registered = true;
-  entry.registration = Registration{
-      ev.fd, ev.kind, ev.events & (Events::kReadable | Events::kWritable),
-      trigger};
+  entry.registration =
+      Registration{ev.fd, ev.kind, ev.events & kInterestBits, trigger};
   ++size_;
   return entry;
 }
@@ -95,8 +105,7 @@ RegistrationTable::Entry& RegistrationTable::Update(const EventObject& ev,
                                                     Trigger trigger) {
   Entry& entry = *Find(ev.fd);
   entry.registration.kind = ev.kind;
-  entry.registration.interest =
-      ev.events & (Events::kReadable | Events::kWritable);
+  entry.registration.interest = ev.events & kInterestBits;
   entry.registration.trigger = trigger;
   return entry;
 }
