@@ -59,7 +59,8 @@ enum class EventKind : std::uint8_t { kServer = 0, kClient = 1 };
 //                         (io_uring may also report it alone without it).
 //   kHangup      "HUP"    the connection is closed in both directions, or
 //                         the other end of a pipe is gone (EPOLLHUP, POLLHUP,
-//                         EV_EOF of EVFILT_WRITE).
+//                         EV_EOF of EVFILT_WRITE). A pipe reports it without
+//                         kReadable once its data is read.
 //   kError       "ERR"    an error is pending on the fd (getsockopt SO_ERROR
 //                         returns it, and clears it), or the fd is not open.
 //   kPriority    "PRI"    priority data: TCP urgent (out-of-band) data, read

@@ -42,6 +42,43 @@
 //     reader got there first, a checksum failed): use non-blocking fds and
 //     read or write until EAGAIN, always under kEdge.
 //   * Readable and writable come merged into one entry per fd per `wait`.
+//   * Readiness details (Events, event/event.h), bit by backend:
+//       kReadClosed  epoll EPOLLRDHUP; poll POLLRDHUP (Linux only: never set
+//                    elsewhere); io_uring POLLRDHUP; kqueue EV_EOF of
+//                    EVFILT_READ. With kReadable interest only (epoll's
+//                    kExclusive never), except io_uring's one case below.
+//       kHangup      epoll EPOLLHUP; poll and io_uring POLLHUP; kqueue EV_EOF
+//                    of EVFILT_WRITE, so with kWritable interest only there.
+//       kError       epoll EPOLLERR; poll POLLERR or POLLNVAL; io_uring
+//                    POLLERR or a failed poll (EBADF); kqueue EV_ERROR, or
+//                    EV_EOF with an error in fflags.
+//       kPriority    epoll EPOLLPRI; poll and io_uring POLLPRI; kqueue
+//                    Unimplemented. With kPriority interest only.
+//     What the kernels cannot tell apart, and what pollio reports then:
+//       - A TCP peer's close() and its shutdown(SHUT_WR) are both a FIN:
+//         kReadClosed (with kReadable) on every backend. kHangup and kError
+//         follow once the connection is gone both ways: a reset, or a
+//         write of ours that the closed peer answers with one (EPIPE).
+//       - kqueue's read filter sees a close, a half-close and a reset all
+//         as EV_EOF, so a read-only registration there never sees kHangup;
+//         and BSD kernels set the write filter's EV_EOF after our own
+//         shutdown(SHUT_WR) too, which reports kHangup though data may
+//         still arrive.
+//       - poll(2) outside Linux has no POLLRDHUP: a half-close shows only
+//         as kReadable, with read() returning 0.
+//       - io_uring polls for the half-close whatever the interest; it drops
+//         kReadClosed without kReadable interest, except when a kLevel or
+//         kOneshot poll completes on it alone (a write-only socket that is
+//         not writable): then it reports kReadClosed alone, and under kLevel
+//         again in every wait until the socket is writable
+//         (backends/uring/uring_poller.h says why).
+//       - A pipe has one direction: its writer's close is kHangup on epoll,
+//         poll and io_uring (POLLHUP, without kReadable once drained), and
+//         kReadable | kReadClosed on kqueue.
+//     So to learn that the peer will send no more, test
+//     `HasAny(ev.events, Events::kReadClosed | Events::kHangup)`, or read
+//     until read() returns 0. kHangup also means that nothing more can be
+//     sent. tests/readiness_test.cc checks all of the above.
 //   * `del` before `close`. Kernels track open file descriptions, not fd
 //     numbers: under epoll a closed fd with a live dup() stays registered and
 //     keeps firing under its old number. `del` of an fd you already closed
