@@ -45,10 +45,10 @@ enum class EventKind : std::uint8_t { kServer = 0, kClient = 1 };
 // and kPriority, at least one of them; any other bit makes `add` and `modify`
 // fail with InvalidArgument.
 //
-// In `wait` results it says what the fd is ready for. The interest bits come
-// only with that interest; the other three (kReadClosed, kHangup, kError)
-// need no interest, and a registration may see them whatever it asked for,
-// within what each backend documents:
+// In `wait` results it says what the fd is ready for. kReadable, kWritable
+// and kPriority come only with that interest, kReadClosed with kReadable
+// interest; kHangup and kError need none, so a registration may see them
+// whatever it asked for:
 //
 //   kReadable    "R"      a read will not block: data, EOF or an error.
 //   kWritable    "W"      a write will not block (it may fail at once).
@@ -59,7 +59,8 @@ enum class EventKind : std::uint8_t { kServer = 0, kClient = 1 };
 //                         (io_uring may also report it alone without it).
 //   kHangup      "HUP"    the connection is closed in both directions, or
 //                         the other end of a pipe is gone (EPOLLHUP, POLLHUP,
-//                         EV_EOF of EVFILT_WRITE). A pipe reports it without
+//                         EV_EOF of EVFILT_WRITE, so on kqueue only with
+//                         kWritable interest). A pipe reports it without
 //                         kReadable once its data is read.
 //   kError       "ERR"    an error is pending on the fd (getsockopt SO_ERROR
 //                         returns it, and clears it), or the fd is not open.
