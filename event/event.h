@@ -40,16 +40,50 @@ enum class EventKind : std::uint8_t { kServer = 0, kClient = 1 };
 
 // Events
 //
-// A bitmask of readiness. As an interest (for `add` and `modify`) only
-// `kReadable` and `kWritable` mean anything and other bits are ignored;
-// results of `wait` may also carry `kHangup` (the peer closed, or shut down its
-// sending side) and `kError` (a socket error is pending, or the fd is invalid).
+// A bitmask of readiness.
+//
+// As an interest (for `add` and `modify`) it combines kReadable, kWritable
+// and kPriority, at least one of them; any other bit makes `add` and `modify`
+// fail with InvalidArgument.
+//
+// In `wait` results it says what the fd is ready for. kReadable, kWritable
+// and kPriority come only with that interest, kReadClosed with kReadable
+// interest; kHangup and kError need none, so a registration may see them
+// whatever it asked for:
+//
+//   kReadable    "R"      a read will not block: data, EOF or an error.
+//   kWritable    "W"      a write will not block (it may fail at once).
+//   kReadClosed  "RDHUP"  the peer shut down its sending side: once the data
+//                         already received is read, read() returns 0
+//                         (EPOLLRDHUP, POLLRDHUP, EV_EOF of EVFILT_READ).
+//                         Comes with kReadable. Only with kReadable interest
+//                         (io_uring may also report it alone without it).
+//   kHangup      "HUP"    the connection is closed in both directions, or
+//                         the other end of a pipe is gone (EPOLLHUP, POLLHUP,
+//                         EV_EOF of EVFILT_WRITE, so on kqueue only with
+//                         kWritable interest). A pipe reports it without
+//                         kReadable once its data is read.
+//   kError       "ERR"    an error is pending on the fd (getsockopt SO_ERROR
+//                         returns it, and clears it), or the fd is not open.
+//   kPriority    "PRI"    priority data: TCP urgent (out-of-band) data, read
+//                         with recv(MSG_OOB) (EPOLLPRI, POLLPRI). Opt-in:
+//                         only with kPriority interest. kqueue has no
+//                         out-of-band filter pollio uses: Unimplemented.
+//
+// The condition bits are best effort with no false positives: each is set
+// only when the kernel said so, but not every kernel can tell each apart,
+// and kHangup does not imply kReadClosed. The table of what each backend
+// reports is in poller/poller.h. To learn that the peer will send nothing
+// more, test `HasAny(events, Events::kReadClosed | Events::kHangup)` (or read
+// until read() returns 0, which works everywhere).
 enum class Events : std::uint8_t {
   kNone = 0,
   kReadable = 1,
   kWritable = 2,
   kHangup = 4,
   kError = 8,
+  kReadClosed = 16,
+  kPriority = 32,
 };
 
 constexpr Events operator|(Events a, Events b) {
@@ -62,13 +96,27 @@ constexpr Events operator&(Events a, Events b) {
                              static_cast<std::uint8_t>(b));
 }
 
+constexpr Events operator~(Events a) {
+  return static_cast<Events>(~static_cast<std::uint8_t>(a));
+}
+
 constexpr Events& operator|=(Events& a, Events b) { return a = a | b; }
+
+constexpr Events& operator&=(Events& a, Events b) { return a = a & b; }
 
 // Has()
 //
 // True when every bit of `bits` is set in `set` (so `Has(x, Events::kNone)` is
 // always true).
 constexpr bool Has(Events set, Events bits) { return (set & bits) == bits; }
+
+// HasAny()
+//
+// True when at least one bit of `bits` is set in `set` (so
+// `HasAny(x, Events::kNone)` is always false).
+constexpr bool HasAny(Events set, Events bits) {
+  return (set & bits) != Events::kNone;
+}
 
 // Trigger
 //
@@ -80,7 +128,8 @@ constexpr bool Has(Events set, Events bits) { return (set & bits) == bits; }
 //   kExclusive: level, for one fd (a listener) registered with several
 //             pollers, one per thread: a readiness change wakes one of the
 //             waiting pollers rather than all (EPOLLEXCLUSIVE; no
-//             EPOLLRDHUP, so no kHangup on half-close). poll(2) and io_uring
+//             EPOLLRDHUP, so no kReadClosed on half-close, and no
+//             kPriority: Unimplemented on epoll). poll(2) and io_uring
 //             have no exclusive wake-up and treat it as kLevel: every
 //             waiting poller wakes.
 enum class Trigger : std::uint8_t { kLevel, kEdge, kOneshot, kExclusive };
@@ -88,8 +137,10 @@ enum class Trigger : std::uint8_t { kLevel, kEdge, kOneshot, kExclusive };
 // EventObject
 //
 // An fd with its kind, events and token. For `add` and `modify`, `events` is
-// the interest; in `wait` results it is the readiness. A result with
-// `fd == -1` was scrubbed by `del` during the current batch: skip it.
+// the interest (kReadable, kWritable, kPriority); in `wait` results it is
+// the readiness, which may also carry kReadClosed, kHangup and kError (see
+// Events). A result with `fd == -1` was scrubbed by `del` during the current
+// batch: skip it.
 //
 // `token` is the caller's own 64-bit value for the registration (mio's
 // Token, polling's key, what epoll_event.data carries in C): a connection's
@@ -130,7 +181,9 @@ static_assert(sizeof(EventObject) == 16, "keep the result entry small");
 static_assert(std::is_trivially_copyable_v<EventObject>);
 
 // Human-readable names: "server", "client", or the number for other kinds;
-// "R|W|HUP|ERR" (or "none") for events; "level", "edge", "oneshot".
+// for events the names of the Events table joined with '|', in the order
+// "R|W|RDHUP|HUP|ERR|PRI", bits outside the enum in hex ("R|0x80"), and
+// "none" for kNone; "level", "edge", "oneshot", "exclusive".
 inline std::string KindName(EventKind kind) {
   switch (kind) {
     case EventKind::kServer:
@@ -151,8 +204,21 @@ inline std::string EventsName(Events events) {
   };
   append(Events::kReadable, "R");
   append(Events::kWritable, "W");
+  append(Events::kReadClosed, "RDHUP");
   append(Events::kHangup, "HUP");
   append(Events::kError, "ERR");
+  append(Events::kPriority, "PRI");
+  constexpr Events kNamed = Events::kReadable | Events::kWritable |
+                            Events::kReadClosed | Events::kHangup |
+                            Events::kError | Events::kPriority;
+  const auto unnamed = static_cast<unsigned>(events & ~kNamed);
+  if (unnamed != 0) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    if (!out.empty()) out += '|';
+    out += "0x";
+    out += kHex[unnamed >> 4];
+    out += kHex[unnamed & 0xf];
+  }
   return out;
 }
 

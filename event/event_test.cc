@@ -46,6 +46,30 @@ TEST(EventsTest, BitOperators) {
   static_assert(Has(Events::kHangup | Events::kError, Events::kError));
 }
 
+TEST(EventsTest, BitValuesAreStable) {
+  // Part of the ABI of anything that stores or transmits an Events value.
+  static_assert(static_cast<int>(Events::kReadable) == 1);
+  static_assert(static_cast<int>(Events::kWritable) == 2);
+  static_assert(static_cast<int>(Events::kHangup) == 4);
+  static_assert(static_cast<int>(Events::kError) == 8);
+  static_assert(static_cast<int>(Events::kReadClosed) == 16);
+  static_assert(static_cast<int>(Events::kPriority) == 32);
+}
+
+TEST(EventsTest, HasAnyAndComplement) {
+  constexpr Events peer_done = Events::kReadClosed | Events::kHangup;
+  static_assert(HasAny(Events::kReadable | Events::kReadClosed, peer_done));
+  static_assert(HasAny(Events::kHangup, peer_done));
+  static_assert(!HasAny(Events::kReadable | Events::kError, peer_done));
+  static_assert(!HasAny(Events::kReadable, Events::kNone));
+  static_assert(!Has(Events::kReadable | Events::kReadClosed, peer_done));
+
+  Events events = Events::kReadable | Events::kReadClosed | Events::kWritable;
+  events &= ~Events::kReadClosed;
+  EXPECT_EQ(events, Events::kReadable | Events::kWritable);
+  EXPECT_EQ(~Events::kNone & Events::kPriority, Events::kPriority);
+}
+
 TEST(EventObjectTest, ConstructorsSayTheRole) {
   constexpr EventObject server = EventObject::Server(3);
   constexpr EventObject client = EventObject::Client(4);
@@ -75,6 +99,14 @@ TEST(EventObjectTest, Prints) {
             "{fd=-1 kind=9 events=none}");
   EXPECT_EQ(EventsName(Events::kReadable | Events::kHangup | Events::kError),
             "R|HUP|ERR");
+  EXPECT_EQ(
+      EventsName(Events::kPriority | Events::kError | Events::kHangup |
+                 Events::kReadClosed | Events::kWritable | Events::kReadable),
+      "R|W|RDHUP|HUP|ERR|PRI");
+  EXPECT_EQ(EventsName(Events::kReadable | Events::kReadClosed), "R|RDHUP");
+  EXPECT_EQ(EventsName(Events::kReadable | static_cast<Events>(0xc0)),
+            "R|0xc0");
+  EXPECT_EQ(EventsName(static_cast<Events>(0x40)), "0x40");
   EXPECT_STREQ(TriggerName(Trigger::kOneshot), "oneshot");
 }
 

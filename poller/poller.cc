@@ -87,6 +87,7 @@ std::string Poller::DebugString() const {
     out += ' ';
     if (Has(registration.interest, Events::kReadable)) out += 'R';
     if (Has(registration.interest, Events::kWritable)) out += 'W';
+    if (Has(registration.interest, Events::kPriority)) out += 'P';
     if (registration.trigger != Trigger::kLevel) {
       out += ' ';
       out += TriggerName(registration.trigger);

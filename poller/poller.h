@@ -42,6 +42,43 @@
 //     reader got there first, a checksum failed): use non-blocking fds and
 //     read or write until EAGAIN, always under kEdge.
 //   * Readable and writable come merged into one entry per fd per `wait`.
+//   * Readiness details (Events, event/event.h), bit by backend:
+//       kReadClosed  epoll EPOLLRDHUP; poll POLLRDHUP (Linux only: never set
+//                    elsewhere); io_uring POLLRDHUP; kqueue EV_EOF of
+//                    EVFILT_READ. With kReadable interest only (epoll's
+//                    kExclusive never), except io_uring's one case below.
+//       kHangup      epoll EPOLLHUP; poll and io_uring POLLHUP; kqueue EV_EOF
+//                    of EVFILT_WRITE, so with kWritable interest only there.
+//       kError       epoll EPOLLERR; poll POLLERR or POLLNVAL; io_uring
+//                    POLLERR or a failed poll (EBADF); kqueue EV_ERROR, or
+//                    EV_EOF with an error in fflags.
+//       kPriority    epoll EPOLLPRI; poll and io_uring POLLPRI; kqueue
+//                    Unimplemented. With kPriority interest only.
+//     What the kernels cannot tell apart, and what pollio reports then:
+//       - A TCP peer's close() and its shutdown(SHUT_WR) are both a FIN:
+//         kReadClosed (with kReadable) on every backend. kHangup and kError
+//         follow once the connection is gone both ways: a reset, or a
+//         write of ours that the closed peer answers with one (EPIPE).
+//       - kqueue's read filter sees a close, a half-close and a reset all
+//         as EV_EOF, so a read-only registration there never sees kHangup;
+//         and BSD kernels set the write filter's EV_EOF after our own
+//         shutdown(SHUT_WR) too, which reports kHangup though data may
+//         still arrive.
+//       - poll(2) outside Linux has no POLLRDHUP: a half-close shows only
+//         as kReadable, with read() returning 0.
+//       - io_uring polls for the half-close whatever the interest; it drops
+//         kReadClosed without kReadable interest, except when a kLevel or
+//         kOneshot poll completes on it alone (a write-only socket that is
+//         not writable): then it reports kReadClosed alone, and under kLevel
+//         again in every wait until the socket is writable
+//         (backends/uring/uring_poller.h says why).
+//       - A pipe has one direction: its writer's close is kHangup on epoll,
+//         poll and io_uring (POLLHUP, without kReadable once drained), and
+//         kReadable | kReadClosed on kqueue.
+//     So to learn that the peer will send no more, test
+//     `HasAny(ev.events, Events::kReadClosed | Events::kHangup)`, or read
+//     until read() returns 0. kHangup also means that nothing more can be
+//     sent. tests/readiness_test.cc checks all of the above.
 //   * `del` before `close`. Kernels track open file descriptions, not fd
 //     numbers: under epoll a closed fd with a live dup() stays registered and
 //     keeps firing under its old number. `del` of an fd you already closed
@@ -146,11 +183,16 @@ struct PollerOptions {
 // when the static type is known.
 //
 // Errors, on every backend (a failed call changes nothing):
-//   InvalidArgument  fd < 0, an interest without kReadable or kWritable, or
-//                    a Trigger value outside the enum.
+//   InvalidArgument  fd < 0; an interest with none of kReadable, kWritable
+//                    and kPriority, or with any other bit (kReadClosed,
+//                    kHangup, kError or a value outside the enum: those are
+//                    results, never interests); or a Trigger value outside
+//                    the enum.
 //   AlreadyExists    `add` of an fd already registered.
 //   NotFound         `modify` or `del` of an fd not registered.
-//   Unimplemented    a trigger the backend cannot honour (poll: kEdge).
+//   Unimplemented    a trigger or interest the backend cannot honour: poll,
+//                    kEdge; kqueue, any kPriority interest; epoll, kPriority
+//                    with kExclusive.
 //   other            the OS error, with the call and fd in the message, e.g.
 //                    "epoll_ctl(ADD, fd=7): Operation not permitted" for a
 //                    regular file under epoll.
@@ -163,9 +205,11 @@ class Poller {
 
   // Poller::add()
   //
-  // Registers `ev.fd` with interest `ev.events` (kReadable, kWritable or
-  // both), kind `ev.kind`, token `ev.token` and `trigger`. The fd should be
-  // non-blocking. Unimplemented for a trigger `supports()` denies.
+  // Registers `ev.fd` with interest `ev.events` (kReadable, kWritable,
+  // kPriority, or any combination of them), kind `ev.kind`, token
+  // `ev.token` and `trigger`. The fd should be non-blocking. Unimplemented
+  // for a trigger `supports()` denies, and for kPriority where
+  // `supports_priority()` is false.
   ABSL_MUST_USE_RESULT absl::Status add(EventObject ev,
                                         Trigger trigger = Trigger::kLevel) {
     return Add(ev, trigger);
@@ -286,7 +330,16 @@ class Poller {
   // as kLevel.) A value outside the enum: false.
   bool supports(Trigger trigger) const {
     const auto value = static_cast<unsigned>(trigger);
-    return value < 8 && ((supported_triggers_ >> value) & 1u) != 0;
+    return value < 8 && ((capabilities_ >> value) & 1u) != 0;
+  }
+
+  // Poller::supports_priority()
+  //
+  // Whether `add` and `modify` accept kPriority interest (EPOLLPRI,
+  // POLLPRI): true on epoll, poll and io_uring, false on kqueue, which has
+  // no portable out-of-band filter.
+  bool supports_priority() const {
+    return (capabilities_ & kPriorityInterest) != 0;
   }
 
   // Poller::size()
@@ -315,8 +368,9 @@ class Poller {
   // Poller::DebugString()
   //
   // The backend and its registrations, e.g.
-  // "epoll{3 fds: 5=server R, 7=client RW edge token=42, 9=9 W oneshot}"
-  // (level is left out, and so is a token of 0; after 32 entries the rest
+  // "epoll{3 fds: 5=server R, 7=client RW edge token=42, 9=9 WP oneshot}"
+  // (interest R, W and P for kPriority; level is left out, and so is a
+  // token of 0; after 32 entries the rest
   // are counted, "... 968 more").
   std::string DebugString() const;
 
@@ -329,15 +383,17 @@ class Poller {
   }
 
  protected:
-  // `supported_triggers`: bit 1 << Trigger for each trigger add accepts.
-  Poller(Backend backend, unsigned supported_triggers)
-      : backend_(backend), supported_triggers_(supported_triggers) {}
+  // `capabilities`: bit 1 << Trigger for each trigger add accepts, and
+  // kPriorityInterest if it accepts kPriority.
+  Poller(Backend backend, unsigned capabilities)
+      : backend_(backend), capabilities_(capabilities) {}
 
   static constexpr unsigned kAllTriggers =
       1u << static_cast<unsigned>(Trigger::kLevel) |
       1u << static_cast<unsigned>(Trigger::kEdge) |
       1u << static_cast<unsigned>(Trigger::kOneshot) |
       1u << static_cast<unsigned>(Trigger::kExclusive);
+  static constexpr unsigned kPriorityInterest = 1u << 8;
 
  private:
   // The hooks behind the public methods, without default arguments (Google
@@ -359,7 +415,7 @@ class Poller {
       absl::FunctionRef<void(const Registration&)> visit) const = 0;
 
   const Backend backend_;
-  const unsigned supported_triggers_;
+  const unsigned capabilities_;
 };
 
 }  // namespace pollio

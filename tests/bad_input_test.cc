@@ -132,6 +132,26 @@ const std::vector<Case>& Cases() {
        },
        StatusCode::kInvalidArgument, StatusCode::kInvalidArgument,
        StatusCode::kInvalidArgument},
+      {"add(interest with a result bit, kHangup)",
+       [](Poller& p, Fds& f) {
+         return p.add(EventObject{f.spare.left.get(), EventKind::kClient,
+                                  Events::kReadable | Events::kHangup});
+       },
+       StatusCode::kInvalidArgument, StatusCode::kInvalidArgument,
+       StatusCode::kInvalidArgument},
+      {"add(kPriority interest alone)",
+       [](Poller& p, Fds& f) {
+         return p.add(EventObject{f.spare.left.get(), EventKind::kClient,
+                                  Events::kPriority});
+       },
+       StatusCode::kOk, StatusCode::kOk, StatusCode::kOk},
+      {"add(kPriority interest, exclusive trigger)",
+       [](Poller& p, Fds& f) {
+         return p.add(EventObject{f.spare.left.get(), EventKind::kClient,
+                                  Events::kPriority},
+                      Trigger::kExclusive);
+       },
+       StatusCode::kUnimplemented, StatusCode::kOk, StatusCode::kOk},
       {"modify(unregistered fd)",
        [](Poller& p, Fds& f) { return p.modify(Client(f.spare.left.get())); },
        StatusCode::kNotFound, StatusCode::kNotFound, StatusCode::kNotFound},

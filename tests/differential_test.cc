@@ -4,7 +4,8 @@
 // wake), checked after every step with wait(0) against an oracle:
 //
 //   * kLevel: exactly what poll(2) reports for the same fds and interests at
-//     that moment (readable, writable, hangup, error bits alike).
+//     that moment (readable, writable, read-closed, hangup and error bits
+//     alike).
 //   * kOneshot: while armed, as kLevel, and disarmed once reported; never
 //     reported while disarmed (until modify re-arms it).
 //   * kEdge (read interest only): reported after a new edge (data written by
@@ -13,8 +14,9 @@
 //   * Nothing is reported for an fd that is not registered, kinds always
 //     match the registration, and no fd appears twice in one wait.
 //
-// io_uring also reports a peer's half-close (kHangup) without read interest.
-// And it reports the readiness the kernel recorded when the fd woke, so
+// io_uring also reports a peer's half-close (kReadClosed) without read
+// interest when that is all the fd is ready for (uring_poller.h). And it
+// reports the readiness the kernel recorded when the fd woke, so
 // an fd made ready and drained again between two waits may still be
 // reported once (documented in uring_poller.h); for that backend such a
 // report is allowed for fds touched since the last wait, and only for them.
@@ -124,14 +126,21 @@ class Differential {
   }
 
   // The oracle's readiness of `slot` for `interest`, from poll(2). io_uring
-  // always polls for EPOLLRDHUP (the kernel's IO_POLL_UNMASK), so for it a
-  // peer's half-close is a hangup whatever the interest.
+  // always polls for EPOLLRDHUP (the kernel's IO_POLL_UNMASK), and without
+  // read interest reports the half-close only when it is all there is (the
+  // edge registrations here all have read interest).
   Events Readiness(const Slot& slot, Events interest) const {
     unsigned mask = internal::ToPollMask(interest);
     if (backend_ == Backend::kUring) mask |= internal::kPollReadHangup;
     pollfd entry{slot.left, static_cast<short>(mask), 0};
     ::poll(&entry, 1, 0);
-    return internal::FromPollMask(static_cast<unsigned short>(entry.revents));
+    Events ready =
+        internal::FromPollMask(static_cast<unsigned short>(entry.revents));
+    if (backend_ == Backend::kUring && !Has(interest, Events::kReadable) &&
+        ready != Events::kReadClosed) {
+      ready &= ~Events::kReadClosed;
+    }
+    return ready;
   }
 
   Events RandomInterest(Trigger trigger) {

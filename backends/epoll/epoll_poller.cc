@@ -58,19 +58,37 @@ std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
     events |= EPOLLIN | (trigger == Trigger::kExclusive ? 0 : EPOLLRDHUP);
   }
   if (Has(interest, Events::kWritable)) events |= EPOLLOUT;
+  if (Has(interest, Events::kPriority)) events |= EPOLLPRI;
   if (trigger == Trigger::kEdge) events |= EPOLLET;
   if (trigger == Trigger::kOneshot) events |= EPOLLONESHOT;
   if (trigger == Trigger::kExclusive) events |= EPOLLEXCLUSIVE;
   return events;
 }
 
+// Bit for bit: the kernel already tells a half-close (EPOLLRDHUP) from a
+// connection shut both ways (EPOLLHUP).
 Events FromEpollEvents(std::uint32_t events) {
   Events out = Events::kNone;
   if (events & EPOLLIN) out |= Events::kReadable;
   if (events & EPOLLOUT) out |= Events::kWritable;
-  if (events & (EPOLLHUP | EPOLLRDHUP)) out |= Events::kHangup;
+  if (events & EPOLLRDHUP) out |= Events::kReadClosed;
+  if (events & EPOLLHUP) out |= Events::kHangup;
   if (events & EPOLLERR) out |= Events::kError;
+  if (events & EPOLLPRI) out |= Events::kPriority;
   return out;
+}
+
+// EPOLLEXCLUSIVE admits no EPOLLPRI: refuse it by name rather than pass on
+// the kernel's bare EINVAL (or, for modify into kExclusive, find it out
+// only on the scratch instance).
+absl::Status CheckExclusiveInterest(std::string_view method,
+                                    const EventObject& ev, Trigger trigger) {
+  if (trigger != Trigger::kExclusive || !Has(ev.events, Events::kPriority)) {
+    return absl::OkStatus();
+  }
+  return internal::CallError(
+      absl::StatusCode::kUnimplemented, method, ev.fd,
+      "kExclusive (EPOLLEXCLUSIVE) cannot carry kPriority (EPOLLPRI)");
 }
 
 // epoll_pwait2 arrived in Linux 5.11 and glibc 2.35; the wrapper returns
@@ -118,7 +136,7 @@ absl::StatusOr<std::unique_ptr<EpollPoller>> EpollPoller::Create(
 }
 
 EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
-    : PollerBase(Backend::kEpoll, kAllTriggers, max_events),
+    : PollerBase(Backend::kEpoll, kAllTriggers | kPriorityInterest, max_events),
       epoll_fd_(epoll_fd),
       wake_fd_(std::move(wake_fd)),
       kernel_events_(static_cast<std::size_t>(max_events)) {}
@@ -126,6 +144,10 @@ EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
 EpollPoller::~EpollPoller() { ::close(epoll_fd_); }
 
 absl::Status EpollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
+  if (absl::Status status = CheckExclusiveInterest("add", ev, trigger);
+      !status.ok()) {
+    return status;
+  }
   const EpollState* kept = table_.KeptState(ev.fd);
   const std::uint32_t generation =
       ((kept != nullptr ? GenerationOf(kept->user_data) : 0) + 1) &
@@ -141,6 +163,10 @@ absl::Status EpollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
 
 absl::Status EpollPoller::ModifyInKernel(const EventObject& ev,
                                          Trigger trigger) {
+  if (absl::Status status = CheckExclusiveInterest("modify", ev, trigger);
+      !status.ok()) {
+    return status;
+  }
   const Entry& entry = *table_.Find(ev.fd);
   const Registration old = entry.registration;
   const std::uint32_t generation = GenerationOf(entry.state.user_data);

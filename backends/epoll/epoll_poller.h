@@ -6,8 +6,8 @@
 //
 // EpollPoller: the Poller on Linux's epoll(7), the OsPoller on Linux.
 //
-//   * Interest: EPOLLIN (with EPOLLRDHUP, so a peer's shutdown reports
-//     kHangup) and EPOLLOUT. Triggers: level; kEdge = EPOLLET;
+//   * Interest: EPOLLIN (with EPOLLRDHUP, so a peer's shutdown of writing
+//     reports kReadClosed) and EPOLLOUT. Triggers: level; kEdge = EPOLLET;
 //     kOneshot = EPOLLONESHOT, re-armed by modify (EPOLL_CTL_MOD);
 //     kExclusive = EPOLLEXCLUSIVE (Linux 4.5+), so several pollers sharing
 //     a listener are not all woken by each connection.
@@ -24,6 +24,14 @@
 //     armed again, and a kEdge fd that is ready is reported once more. If
 //     adding it back fails too, the fd is left unregistered (find() returns
 //     NotFound) and the status says so.
+//   * Readiness bit for bit: EPOLLIN kReadable, EPOLLOUT kWritable,
+//     EPOLLRDHUP kReadClosed (read interest only; never under kExclusive,
+//     which admits no EPOLLRDHUP), EPOLLHUP kHangup, EPOLLERR kError,
+//     EPOLLPRI kPriority (kPriority interest only). kExclusive admits no
+//     EPOLLPRI either: kPriority with it is Unimplemented. On a
+//     TCP socket EPOLLHUP means both directions are shut (a reset, or a
+//     close answered by a reset; also a socket never connected); a peer's
+//     close alone is EPOLLIN | EPOLLRDHUP.
 //   * The fd and kind travel in epoll_event.data.u64 (event/event.h Encode),
 //     so results need no lookup to know a listener from a client.
 //   * Result order: the kernel's ready list, roughly the order in which the

@@ -298,7 +298,13 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::Wait(
     Events events =
         event.filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
     if (event.flags & EV_EOF) {
-      events |= Events::kHangup;
+      // EV_EOF is per filter. On EVFILT_READ the peer will send no more
+      // (SBS_CANTRCVMORE): a half-close and a close look the same there.
+      // On EVFILT_WRITE nothing more can be sent (SBS_CANTSENDMORE), which
+      // a socket reaches when the connection is gone both ways (or when this
+      // side shut down writing itself).
+      events |=
+          event.filter == EVFILT_READ ? Events::kReadClosed : Events::kHangup;
       if (event.fflags != 0) events |= Events::kError;
     }
     if (event.flags & EV_ERROR) events |= Events::kError;

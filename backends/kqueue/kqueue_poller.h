@@ -16,8 +16,20 @@
 //   * Changes are applied with EV_RECEIPT, so each change's own error comes
 //     back; a failed add or modify rolls back the changes that succeeded,
 //     leaving nothing half-registered.
-//   * EV_EOF reports kHangup (with kReadable on the read filter); EV_EOF with
-//     an error in fflags (a refused connect) and EV_ERROR report kError.
+//   * Readiness: EVFILT_READ reports kReadable, with kReadClosed when it
+//     carries EV_EOF (the peer will send no more: a half-close and a close
+//     look the same to it); EVFILT_WRITE reports kWritable, with kHangup
+//     when it carries EV_EOF (nothing more can be sent). So kHangup needs
+//     kWritable interest here: a read-only registration sees a peer's close
+//     or a reset as kReadable | kReadClosed (| kError). BSD kernels also set
+//     EVFILT_WRITE's EV_EOF after this side's own shutdown(SHUT_WR), which
+//     then reports kHangup though data may still arrive (the emulation
+//     follows epoll and does not). EV_EOF with an error in fflags (a
+//     refused connect, a reset) and EV_ERROR report kError.
+//   * kPriority interest: Unimplemented from add and modify. pollio
+//     registers no out-of-band filter (FreeBSD 12+ and macOS have
+//     EVFILT_EXCEPT with NOTE_OOB, OpenBSD has none), so a caller that
+//     needs urgent data there has no pollio interest for it yet.
 //   * Old macOS answers EV_ADD for a pipe whose peer is closed with EPIPE
 //     (mio issue 582): that is readiness, so the add succeeds and the next
 //     wait reports kReadable | kHangup.

@@ -55,7 +55,7 @@ absl::StatusOr<std::unique_ptr<PollPoller>> PollPoller::Create(
 }
 
 PollPoller::PollPoller(internal::WakeFd wake_fd, int max_events)
-    : PollerBase(Backend::kPoll, kPollTriggers, max_events),
+    : PollerBase(Backend::kPoll, kPollTriggers | kPriorityInterest, max_events),
       wake_fd_(std::move(wake_fd)) {
   pollfds_.push_back(pollfd{wake_fd_.read_fd(), POLLIN, 0});
 }

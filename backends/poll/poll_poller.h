@@ -28,8 +28,12 @@
 //     ready (epoll refuses them).
 //   * A registered fd closed without del reports kError (POLLNVAL) in every
 //     wait, once per wait, until it is del'd.
-//   * Hangup: POLLHUP, and on Linux POLLRDHUP (the peer shut down writing),
-//     report kHangup.
+//   * Readiness bit for bit: POLLIN kReadable, POLLOUT kWritable, POLLRDHUP
+//     kReadClosed (asked for with read interest only), POLLHUP kHangup,
+//     POLLERR and POLLNVAL kError, POLLPRI kPriority (kPriority interest
+//     only). POLLRDHUP is Linux's: on other systems
+//     a peer's shutdown of writing shows only as kReadable (read() returns
+//     0), and kReadClosed is never reported.
 //
 // Not thread-safe except wake(); see poller/poller.h.
 

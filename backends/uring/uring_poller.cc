@@ -182,7 +182,7 @@ absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
 }
 
 UringPoller::UringPoller(internal::WakeFd wake_fd, int max_events)
-    : PollerBase(Backend::kUring, kAllTriggers, max_events),
+    : PollerBase(Backend::kUring, kAllTriggers | kPriorityInterest, max_events),
       wake_fd_(std::move(wake_fd)) {
   // Grows past this only when more adds than max_events come between two
   // waits (each reaped completion adds at most one re-arm).
@@ -576,14 +576,27 @@ bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
     if (final) --live_requests_;  // stale: a del'd or modified registration
     return true;
   }
+  const Trigger trigger = entry->registration.trigger;
   Events events = Events::kNone;
   if (cqe.res >= 0) {
     events = internal::FromPollMask(static_cast<unsigned>(cqe.res));
+    // The kernel polls EPOLLRDHUP whatever the mask asked for
+    // (IO_POLL_UNMASK), so a registration without read interest can see a
+    // half-close it did not ask about. Drop it when the completion says
+    // something else as well, or under kEdge, whose multishot poll goes on
+    // watching. A single-shot poll that completed on it alone must report
+    // it: kLevel re-arms only at the next wait (at once, it would complete
+    // at once: a spin), so dropping it would leave the fd unwatched for the
+    // rest of this wait, and kOneshot would be spent on nothing; either way
+    // a writer waiting for room would not hear of it.
+    if (!Has(entry->registration.interest, Events::kReadable) &&
+        (events != Events::kReadClosed || trigger == Trigger::kEdge)) {
+      events &= ~Events::kReadClosed;
+    }
   } else if (cqe.res != -ECANCELED) {
     events = Events::kError;  // EBADF: closed while registered
   }
   if (events != Events::kNone && !table_.CanReport(fd)) return false;
-  const Trigger trigger = entry->registration.trigger;
   const bool rearm = final && trigger != Trigger::kOneshot &&
                      !(trigger == Trigger::kEdge && cqe.res < 0);
   if (final) {

@@ -60,10 +60,22 @@
 //   * Hint semantics, as the kernel gives them: a completion carries the
 //     readiness recorded when the fd woke, so an fd that became ready and
 //     was drained again before the next wait may be reported once more
-//     (read until EAGAIN, as always). And io_uring always polls for
-//     EPOLLRDHUP, so a peer's half-close reports kHangup even on a
-//     write-only registration (epoll and poll report it with read interest
-//     only); masking it would make a level registration fire empty forever.
+//     (read until EAGAIN, as always).
+//   * Readiness bit for bit, as poll(2) (POLLRDHUP kReadClosed, POLLHUP
+//     kHangup, POLLERR kError, an EBADF completion kError; kPriority
+//     interest polls POLLPRI, reported as kPriority), with one
+//     exception: the kernel polls EPOLLRDHUP whatever the mask asks for, so
+//     a registration without kReadable interest may complete on a peer's
+//     shutdown of writing. pollio drops that kReadClosed when the
+//     completion also carries another bit (so a writable half-closed socket
+//     reports kWritable alone, as on epoll) and under kEdge; it reports
+//     kReadClosed alone when that is all a kLevel or kOneshot poll completed
+//     on (a write-only fd whose send buffer is full when the peer shuts down
+//     writing). Dropping that one would leave the fd unwatched until the
+//     next wait, so a writer would miss the room it waits for. The price:
+//     such a kLevel registration makes every wait return at once with
+//     kReadClosed until the fd is writable (epoll and poll stay silent);
+//     under kEdge it is quiet.
 //   * `close` without `del` (a caller error: poller/poller.h) does not
 //     close the file while its poll is armed: unlike epoll, which holds no
 //     reference, the socket stays open (a listener keeps listening and the

@@ -5,11 +5,13 @@
 
 #include <climits>
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "poller/internal/errors.h"
+#include "poller/internal/poll_events.h"
 #include "poller/internal/registration_table.h"
 #include "poller/internal/timeout.h"
 #include "poller/internal/wake_fd.h"
@@ -99,6 +101,27 @@ TEST(ErrorsTest, CheckOptionsBounds) {
             absl::StatusCode::kInvalidArgument);
 }
 
+TEST(PollEventsTest, TranslatesBitForBit) {
+  static_assert(ToPollMask(Events::kReadable) == (POLLIN | kPollReadHangup));
+  static_assert(ToPollMask(Events::kWritable) == POLLOUT);
+  static_assert(ToPollMask(Events::kPriority) == POLLPRI);
+  static_assert(ToPollMask(Events::kWritable | Events::kPriority) ==
+                (POLLOUT | POLLPRI));
+  static_assert(FromPollMask(POLLIN) == Events::kReadable);
+  static_assert(FromPollMask(POLLOUT) == Events::kWritable);
+  static_assert(FromPollMask(POLLHUP) == Events::kHangup);
+  static_assert(FromPollMask(POLLERR) == Events::kError);
+  static_assert(FromPollMask(POLLNVAL) == Events::kError);
+  static_assert(FromPollMask(POLLPRI) == Events::kPriority);
+#if defined(POLLRDHUP)
+  static_assert(FromPollMask(POLLIN | POLLRDHUP) ==
+                (Events::kReadable | Events::kReadClosed));
+  // A hangup is not a read-side close, nor the other way round.
+  static_assert(!Has(FromPollMask(POLLHUP), Events::kReadClosed));
+  static_assert(!Has(FromPollMask(POLLRDHUP), Events::kHangup));
+#endif
+}
+
 // A backend's per-fd state, as the table keeps it.
 struct TestState {
   std::uint32_t generation = 0;
@@ -114,6 +137,36 @@ TEST(RegistrationTableTest, ChecksInContractOrder) {
                           Trigger::kLevel)
                 .code(),
             absl::StatusCode::kInvalidArgument);
+  // Result bits have no place in an interest, alone or not.
+  EXPECT_EQ(table
+                .CheckAdd(EventObject{3, EventKind::kClient,
+                                      Events::kReadable | Events::kHangup},
+                          Trigger::kLevel)
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  for (const Events extra :
+       {Events::kReadClosed, Events::kError, static_cast<Events>(64),
+        static_cast<Events>(128)}) {
+    const absl::Status status = table.CheckAdd(
+        EventObject{3, EventKind::kClient, Events::kWritable | extra},
+        Trigger::kLevel);
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
+        << EventsName(extra);
+    EXPECT_NE(status.message().find(EventsName(extra)), std::string::npos)
+        << status;
+  }
+  // kPriority is an interest of its own, alone or with the others.
+  EXPECT_TRUE(
+      table
+          .CheckAdd(EventObject{3, EventKind::kClient, Events::kPriority},
+                    Trigger::kLevel)
+          .ok());
+  EXPECT_TRUE(table
+                  .CheckAdd(EventObject{3, EventKind::kClient,
+                                        Events::kReadable | Events::kWritable |
+                                            Events::kPriority},
+                            Trigger::kLevel)
+                  .ok());
   EXPECT_EQ(
       table.CheckAdd(EventObject::Client(3), static_cast<Trigger>(7)).code(),
       absl::StatusCode::kInvalidArgument);
@@ -144,11 +197,12 @@ TEST(RegistrationTableTest, InsertUpdateEraseKeepState) {
   EXPECT_EQ(table.Find(1000), nullptr);
   EXPECT_EQ(table.Find(-1), nullptr);
 
-  table.Update(
-      EventObject{100, static_cast<EventKind>(9), Events::kWritable, 78},
-      Trigger::kLevel);
+  table.Update(EventObject{100, static_cast<EventKind>(9),
+                           Events::kWritable | Events::kPriority, 78},
+               Trigger::kLevel);
   EXPECT_EQ(entry->registration.kind, static_cast<EventKind>(9));
-  EXPECT_EQ(entry->registration.interest, Events::kWritable);
+  EXPECT_EQ(entry->registration.interest,
+            Events::kWritable | Events::kPriority);
   EXPECT_EQ(entry->registration.trigger, Trigger::kLevel);
   EXPECT_EQ(entry->registration.token, 78u);
 

@@ -14,8 +14,9 @@
 namespace pollio {
 namespace internal {
 
-// POLLRDHUP (the peer shut down writing) is Linux's; elsewhere a half-close
-// shows only as readable EOF.
+// POLLRDHUP (the peer shut down writing) is Linux's, and glibc declares it
+// only under _GNU_SOURCE (which g++ defines). Elsewhere a half-close shows
+// only as readable EOF, and kReadClosed is never reported.
 #if defined(POLLRDHUP)
 inline constexpr unsigned kPollReadHangup = POLLRDHUP;
 #else
@@ -24,21 +25,27 @@ inline constexpr unsigned kPollReadHangup = 0;
 
 // The mask to ask for. POLLRDHUP only with read interest, so a writer-only
 // registration is not woken, level-triggered and forever, by a half-close.
+// POLLHUP, POLLERR and POLLNVAL need no asking.
 constexpr unsigned ToPollMask(Events interest) {
   unsigned mask = 0;
   if (Has(interest, Events::kReadable)) mask |= POLLIN | kPollReadHangup;
   if (Has(interest, Events::kWritable)) mask |= POLLOUT;
+  if (Has(interest, Events::kPriority)) mask |= POLLPRI;
   return mask;
 }
 
-// The readiness a returned mask means. POLLNVAL (the fd is not open) is an
-// error like POLLERR.
+// The readiness a returned mask means, bit for bit: POLLRDHUP is
+// kReadClosed, POLLHUP kHangup (on a Linux socket: both directions shut, or
+// never connected), POLLPRI kPriority, and POLLNVAL (the fd is not open) is
+// an error like POLLERR.
 constexpr Events FromPollMask(unsigned mask) {
   Events out = Events::kNone;
   if (mask & POLLIN) out |= Events::kReadable;
   if (mask & POLLOUT) out |= Events::kWritable;
-  if (mask & (POLLHUP | kPollReadHangup)) out |= Events::kHangup;
+  if (mask & kPollReadHangup) out |= Events::kReadClosed;
+  if (mask & POLLHUP) out |= Events::kHangup;
   if (mask & (POLLERR | POLLNVAL)) out |= Events::kError;
+  if (mask & POLLPRI) out |= Events::kPriority;
   return out;
 }
 

@@ -18,5 +18,12 @@ absl::Status UnsupportedTrigger(std::string_view method, int fd,
                        " backend has no " + TriggerName(trigger) + " trigger");
 }
 
+absl::Status UnsupportedPriority(std::string_view method, int fd,
+                                 Backend backend) {
+  return CallError(absl::StatusCode::kUnimplemented, method, fd,
+                   std::string("the ") + std::string(BackendName(backend)) +
+                       " backend has no priority (out-of-band) interest");
+}
+
 }  // namespace internal
 }  // namespace pollio

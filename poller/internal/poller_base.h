@@ -42,14 +42,18 @@ namespace internal {
 absl::Status UnsupportedTrigger(std::string_view method, int fd,
                                 Backend backend, Trigger trigger);
 
+// Unimplemented for kPriority interest where the backend has none.
+absl::Status UnsupportedPriority(std::string_view method, int fd,
+                                 Backend backend);
+
 template <typename Derived, typename State>
 class PollerBase : public Poller {
  protected:
   using Table = RegistrationTable<State>;
   using Entry = typename Table::Entry;
 
-  PollerBase(Backend backend, unsigned supported_triggers, int max_events)
-      : Poller(backend, supported_triggers), table_(max_events) {}
+  PollerBase(Backend backend, unsigned capabilities, int max_events)
+      : Poller(backend, capabilities), table_(max_events) {}
 
   Table table_;
 
@@ -61,6 +65,9 @@ class PollerBase : public Poller {
     if (!supports(trigger)) {
       return UnsupportedTrigger("add", ev.fd, backend(), trigger);
     }
+    if (!supports_priority() && Has(ev.events, Events::kPriority)) {
+      return UnsupportedPriority("add", ev.fd, backend());
+    }
     return derived().AddToKernel(ev, trigger);
   }
 
@@ -70,6 +77,9 @@ class PollerBase : public Poller {
     }
     if (!supports(trigger)) {
       return UnsupportedTrigger("modify", ev.fd, backend(), trigger);
+    }
+    if (!supports_priority() && Has(ev.events, Events::kPriority)) {
+      return UnsupportedPriority("modify", ev.fd, backend());
     }
     return derived().ModifyInKernel(ev, trigger);
   }

@@ -16,10 +16,17 @@ absl::Status CheckArguments(std::string_view method, const EventObject& ev,
     return CallError(absl::StatusCode::kInvalidArgument, method, ev.fd,
                      "negative fd");
   }
-  if (!Has(ev.events, Events::kReadable) &&
-      !Has(ev.events, Events::kWritable)) {
+  if (!HasAny(ev.events, kInterestBits)) {
     return CallError(absl::StatusCode::kInvalidArgument, method, ev.fd,
-                     "interest has neither kReadable nor kWritable");
+                     "interest has none of kReadable, kWritable, kPriority");
+  }
+  // Result bits in an interest were ignored once; refusing them now keeps a
+  // caller from believing it asked for, say, kHangup only.
+  if (const Events extra = ev.events & ~kInterestBits; extra != Events::kNone) {
+    return CallError(absl::StatusCode::kInvalidArgument, method, ev.fd,
+                     "interest may hold only kReadable, kWritable and "
+                     "kPriority, not " +
+                         EventsName(extra));
   }
   if (trigger != Trigger::kLevel && trigger != Trigger::kEdge &&
       trigger != Trigger::kOneshot && trigger != Trigger::kExclusive) {

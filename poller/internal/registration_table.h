@@ -37,10 +37,15 @@
 namespace pollio {
 namespace internal {
 
+// The bits an interest may carry; the rest are results only.
+inline constexpr Events kInterestBits =
+    Events::kReadable | Events::kWritable | Events::kPriority;
+
 // The argument checks of the public methods, in the order the contract lists
-// the errors: InvalidArgument (negative fd, an interest without kReadable or
-// kWritable, a Trigger out of range), then AlreadyExists (`registered` on
-// add) or NotFound (not `registered` on modify / del).
+// the errors: InvalidArgument (negative fd, an interest with none of
+// kInterestBits or with any other bit, a Trigger out of range), then
+// AlreadyExists (`registered` on add) or NotFound (not `registered` on modify /
+// del).
 absl::Status CheckAddArguments(const EventObject& ev, Trigger trigger,
                                bool registered);
 absl::Status CheckModifyArguments(const EventObject& ev, Trigger trigger,
@@ -234,9 +239,7 @@ class RegistrationTable {
   }
 
  private:
-  static Events Interest(Events events) {
-    return events & (Events::kReadable | Events::kWritable);
-  }
+  static Events Interest(Events events) { return events & kInterestBits; }
 
   void ResetEpochs() {
     // Once per 2^32 waits: forget every batch position, so a position

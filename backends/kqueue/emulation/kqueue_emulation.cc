@@ -12,7 +12,6 @@
 #include <sys/event.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -176,13 +175,17 @@ int Harvest(Queue& queue, struct kevent* out, int capacity) {
         ::ioctl(fd, FIONREAD, &available);
         ev.data = available;
       }
+      // BSD's read filter sets EV_EOF once the peer will send no more
+      // (EPOLLRDHUP; EPOLLHUP for a pipe, which has no EPOLLRDHUP), its
+      // write filter once nothing more can be sent (EPOLLHUP).
       if (events & (EPOLLHUP | (read ? EPOLLRDHUP : 0))) ev.flags |= EV_EOF;
       if (events & EPOLLERR) {
-        int error = 0;
-        socklen_t length = sizeof(error);
-        ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length);
+        // BSD reports so_error in fflags and leaves it pending, but Linux
+        // has no way to read SO_ERROR without clearing it, which would take
+        // it from the caller (and from the other filter and later waits).
+        // So fflags carries EIO: nonzero, as the backend needs.
         ev.flags |= EV_EOF;
-        ev.fflags = static_cast<uint32_t>(error != 0 ? error : EIO);
+        ev.fflags = EIO;
       }
       if (knote.mode & EV_ONESHOT) {
         ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);

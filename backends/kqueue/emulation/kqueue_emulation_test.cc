@@ -1,12 +1,15 @@
 // The BSD semantics the kqueue emulation promises (see sys/event.h), checked
 // directly through kqueue() and kevent().
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <sys/event.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -139,6 +142,74 @@ TEST_F(KqueueEmulationTest, PeerCloseSetsEof) {
   const std::vector<struct kevent> events = Poll();
   ASSERT_EQ(events.size(), 1u);
   EXPECT_TRUE(events[0].flags & EV_EOF);
+}
+
+// BSD's EV_EOF is per filter: the read filter's says the peer will send no
+// more, the write filter's that nothing more can be sent.
+TEST_F(KqueueEmulationTest, HalfCloseSetsEofOnTheReadFilterOnly) {
+  Pair pair;
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ADD), 0);
+  ASSERT_EQ(Change(pair.left, EVFILT_WRITE, EV_ADD), 0);
+  ASSERT_EQ(::shutdown(pair.right, SHUT_WR), 0);
+  std::vector<struct kevent> events = Poll();
+  ASSERT_EQ(events.size(), 2u);
+  for (const struct kevent& event : events) {
+    EXPECT_EQ((event.flags & EV_EOF) != 0, event.filter == EVFILT_READ)
+        << "filter " << event.filter;
+    EXPECT_EQ(event.fflags, 0u);
+  }
+  // A close shuts an AF_UNIX stream both ways: both filters see EV_EOF.
+  ::close(pair.right);
+  pair.right = -1;
+  events = Poll();
+  ASSERT_EQ(events.size(), 2u);
+  for (const struct kevent& event : events) {
+    EXPECT_TRUE(event.flags & EV_EOF) << "filter " << event.filter;
+  }
+}
+
+// A refused connect: the error shows in fflags on both filters and in every
+// poll, and stays pending for the caller's getsockopt, as on BSD.
+TEST_F(KqueueEmulationTest, SocketErrorSetsFflagsAndStaysPending) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ASSERT_EQ(
+      ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof(address)),
+      0);
+  ASSERT_EQ(
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length),
+      0);
+  ::close(listener);  // nothing listens on that port now
+  const int fd =
+      ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  const int rc =
+      ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  ASSERT_TRUE(rc != 0 && errno == EINPROGRESS) << std::strerror(errno);
+  ASSERT_EQ(Change(fd, EVFILT_READ, EV_ADD), 0);
+  ASSERT_EQ(Change(fd, EVFILT_WRITE, EV_ADD), 0);
+  std::vector<struct kevent> events;
+  for (int i = 0; i < 100 && events.size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    events = Poll();
+  }
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_EQ(events.size(), 2u) << "round " << round;
+    for (const struct kevent& event : events) {
+      EXPECT_TRUE(event.flags & EV_EOF) << "filter " << event.filter;
+      EXPECT_NE(event.fflags, 0u) << "filter " << event.filter;
+    }
+    events = Poll();
+  }
+  int error = 0;
+  length = sizeof(error);
+  ASSERT_EQ(::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length), 0);
+  EXPECT_EQ(error, ECONNREFUSED);
+  ::close(fd);
 }
 
 TEST_F(KqueueEmulationTest, UserEventTriggeredFromAnotherThread) {

@@ -20,8 +20,14 @@
 //   * EV_CLEAR: reported once per new activation (as edge triggering);
 //     EV_ONESHOT: reported once, then deleted; EV_DISPATCH: reported once,
 //     then disabled until EV_ENABLE;
-//   * EV_EOF when the peer closed (or shut down writing); a pending socket
-//     error sets EV_EOF with the error in fflags;
+//   * EV_EOF on EVFILT_READ when the peer will send no more (it closed, or
+//     shut down writing: EPOLLRDHUP or EPOLLHUP), on EVFILT_WRITE when
+//     nothing more can be sent (EPOLLHUP: both directions are shut). Unlike
+//     BSD, a local shutdown(SHUT_WR) alone sets no EV_EOF on EVFILT_WRITE
+//     (epoll does not report it). A pending socket error sets EV_EOF with a
+//     nonzero fflags, which is EIO rather than the error itself: Linux
+//     cannot read SO_ERROR without clearing it, and BSD leaves it pending
+//     for the caller;
 //   * EVFILT_USER events, triggered with NOTE_TRIGGER from any thread;
 //   * timeouts with nanosecond precision (ppoll); EINTR as -1 with errno.
 //
