@@ -342,6 +342,39 @@ class Poller {
     return (capabilities_ & kPriorityInterest) != 0;
   }
 
+  // Poller::native_handle()
+  //
+  // One fd that becomes readable when this poller has something to report,
+  // so that the poller can be nested inside another event loop (an outer
+  // epoll, poll(2), libuv, a second pollio poller): watch the fd for
+  // readability there, and when it fires call `wait(0)` here. Owned by the
+  // poller: do not close it, read it or register it with this poller itself;
+  // valid until destruction (or ReinitAfterFork, which makes a new one).
+  //
+  //   epoll   the epoll fd (readable while its ready list is not empty);
+  //   kqueue  the kqueue fd;
+  //   uring   an eventfd registered with the ring (IORING_REGISTER_EVENTFD),
+  //           not the ring fd: with DEFER_TASKRUN a poll completion first
+  //           becomes deferred work, and queueing it wakes no poller of the
+  //           ring fd, while it does signal the eventfd. Because io_uring
+  //           requests reach the kernel only at the next wait, the first
+  //           call also switches the poller to submitting at once: every
+  //           add and modify then enters the kernel (as epoll_ctl does), and
+  //           every wait submits its re-arms before it returns, so the
+  //           kernel holds every poll while the outer loop blocks. A level
+  //           registration is therefore re-armed before the caller drained
+  //           it and may be reported once more after the drain (readiness
+  //           is a hint; read until EAGAIN). Call it on the thread that
+  //           waits (the ring's owner);
+  //   poll    none: poll(2) keeps its set in user space, so Unimplemented.
+  //
+  // May be spurious: the fd can be readable while `wait(0)` reports
+  // nothing (a `wake()`, an event of a registration deleted since, internal
+  // completions of io_uring), so the outer loop must accept an empty inner
+  // batch. It is level-triggered in the sense that it stays readable until
+  // the inner `wait` has collected what is ready.
+  absl::StatusOr<int> native_handle() { return NativeHandle(); }
+
   // Poller::size()
   //
   // The number of registered fds.
@@ -409,6 +442,7 @@ class Poller {
   virtual absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) = 0;
   virtual absl::Status Wake() = 0;
+  virtual absl::StatusOr<int> NativeHandle() = 0;
   virtual std::size_t Size() const = 0;
   virtual const Registration* FindRegistration(int fd) const = 0;
   virtual void VisitRegistrations(

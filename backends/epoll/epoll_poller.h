@@ -107,6 +107,7 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;
+  absl::StatusOr<int> NativeHandle() override { return epoll_fd_; }
 
   // modify() into, out of or within kExclusive: EPOLL_CTL_DEL, then ADD of
   // `ev` with `trigger`, with `old` added back if that ADD fails (and `fd`

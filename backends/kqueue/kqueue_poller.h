@@ -110,6 +110,7 @@ class KqueuePoller final
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;
+  absl::StatusOr<int> NativeHandle() override { return kq_; }
 
   // Applies `count` (at most 2) changes with EV_RECEIPT. On failure, undoes
   // the ones that succeeded with the matching `undo` entries and returns the

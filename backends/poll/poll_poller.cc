@@ -147,4 +147,10 @@ absl::StatusOr<absl::Span<const EventObject>> PollPoller::Wait(
 
 absl::Status PollPoller::Wake() { return wake_fd_.Signal(); }
 
+absl::StatusOr<int> PollPoller::NativeHandle() {
+  return absl::UnimplementedError(
+      "native_handle: poll(2) keeps its set in user space, so there is no "
+      "kernel object to watch; nest an epoll or kqueue poller instead");
+}
+
 }  // namespace pollio

@@ -86,6 +86,8 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;
+  // Unimplemented: poll(2) has no kernel object to export.
+  absl::StatusOr<int> NativeHandle() override;
 
   bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
   internal::WakeFd wake_fd_;

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <liburing.h>
 #include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -194,6 +195,7 @@ UringPoller::~UringPoller() {
   if (!ring_ready_) return;
   if (!ring_disabled_) CancelAndReapAll();
   io_uring_queue_exit(&ring_);
+  if (nested_eventfd_ >= 0) ::close(nested_eventfd_);
   for (const int thread_id : linked_threads_) {
     if (thread_id != 0) internal::ExpectTeardownInterrupt(thread_id);
   }
@@ -362,6 +364,7 @@ absl::Status UringPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   // the next wait then costs the kernel nothing, however many there are.
   entry.state.request = kPollPending;
   pending_polls_.push_back(ev.fd);
+  if (nested_) SubmitNow();
   return absl::OkStatus();
 }
 
@@ -388,6 +391,7 @@ absl::Status UringPoller::ModifyInKernel(const EventObject& ev,
   entry.state.generation = (entry.state.generation + 1) & kGenerationMask;
   entry.state.request = kPollPending;
   if (!was_pending) pending_polls_.push_back(ev.fd);
+  if (nested_) SubmitNow();
   return absl::OkStatus();
 }
 
@@ -429,6 +433,8 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     absl::Duration timeout, const sigset_t* mask) {
   table_.BeginBatch();
   woken_ = false;
+  // Before entering: whatever is queued after this signals again.
+  if (nested_) DrainNestedEventfd();
   if (absl::Status status = EnableRing("wait", ring_.ring_fd); !status.ok()) {
     return status;
   }
@@ -506,7 +512,60 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
       kernel_timeout.tv_nsec = storage.tv_nsec;
     }
   }
+  // Nested: the outer loop blocks next, so the kernel must hold every poll,
+  // the re-arms of this batch included.
+  if (nested_) {
+    SubmitNow();
+    SignalNestedEventfdIfBehind();
+  }
   return table_.batch();
+}
+
+void UringPoller::SubmitNow() {
+  // A failure leaves the requests queued for the next wait, which reports
+  // it; the change itself has been made.
+  if (!EnableRing("wait", ring_.ring_fd).ok()) return;
+  if (!QueuePendingRequests().ok()) return;
+  if (io_uring_sq_ready(&ring_) == 0) return;
+  ++enter_calls_;
+  (void)io_uring_submit(&ring_);
+}
+
+absl::StatusOr<int> UringPoller::NativeHandle() {
+  if (nested_eventfd_ >= 0) return nested_eventfd_;
+  // Not the ring fd: with DEFER_TASKRUN a completion first becomes deferred
+  // work, and queueing that wakes no poller of the ring fd (a poll(2) that
+  // looks finds it readable, an epoll or a sleeping poll is never woken).
+  // A registered eventfd is signalled when that work is queued.
+  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) return internal::ErrnoError(errno, "eventfd", "native_handle");
+  if (const int result = io_uring_register_eventfd(&ring_, fd); result < 0) {
+    ::close(fd);
+    return internal::ErrnoError(-result, "io_uring_register", "EVENTFD",
+                                ring_.ring_fd);
+  }
+  nested_eventfd_ = fd;
+  nested_ = true;
+  SubmitNow();
+  return nested_eventfd_;
+}
+
+void UringPoller::DrainNestedEventfd() {
+  std::uint64_t count;
+  while (::read(nested_eventfd_, &count, sizeof(count)) > 0) {
+  }
+}
+
+void UringPoller::SignalNestedEventfdIfBehind() {
+  // Work the kernel has not run yet, or completions this wait could not
+  // take (a full batch), signal nothing more by themselves: make sure the
+  // outer loop comes back for them.
+  if (io_uring_cq_ready(&ring_) == 0 &&
+      (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) == 0) {
+    return;
+  }
+  const std::uint64_t one = 1;
+  (void)!::write(nested_eventfd_, &one, sizeof(one));
 }
 
 absl::Status UringPoller::QueuePendingRequests() {

@@ -213,6 +213,14 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;
+  // An eventfd registered with the ring; from the first call on, changes
+  // are submitted at once (SubmitNow) so that an outer loop watching it
+  // sees every poll.
+  absl::StatusOr<int> NativeHandle() override;
+  // Hands every queued change to the kernel now (nested mode).
+  void SubmitNow();
+  void DrainNestedEventfd();
+  void SignalNestedEventfdIfBehind();
 
   // Makes room for `count` submission entries, flushing the queue to the
   // kernel if needed. Afterwards io_uring_get_sqe succeeds `count` times.
@@ -249,6 +257,8 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
   bool skip_nop_completions_ = false;  // IORING_FEAT_CQE_SKIP
   bool woken_ = false;                 // the current wait saw wake()
+  bool nested_ = false;                // native_handle() was called
+  int nested_eventfd_ = -1;            // native_handle(), once called
   std::uint64_t enter_calls_ = 0;
   // Threads the kernel linked to the ring, which its teardown interrupts:
   // [0] the creator, when the set-up could not run on a thread of its own;
