@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstddef>
+#include <cstdint>
 #include <cstdio>
 
 #include "poller/factory.h"
@@ -20,6 +22,7 @@ int main() {
       !(*poller)->add(pollio::EventObject::Server(listener)).ok()) {
     return 1;
   }
+  std::uint64_t accepted = 0;
   for (;;) {
     auto events = (*poller)->wait();  // a span into the poller's own buffer
     if (!events.ok()) return 1;
@@ -29,14 +32,22 @@ int main() {
         int client;
         while ((client = accept4(listener, nullptr, nullptr, SOCK_NONBLOCK)) >=
                0) {
-          if (!(*poller)->add(pollio::EventObject::Client(client)).ok()) {
+          // The token rides with every event of this client: here its
+          // number, in a runtime a pointer to its connection.
+          if (!(*poller)
+                   ->add(pollio::EventObject::Client(client, ++accepted))
+                   .ok()) {
             close(client);
           }
         }
       } else {  // a client: answer, then del before close
         char buffer[512];
         if (read(ev.fd, buffer, sizeof buffer) >= 0) {
-          (void)!write(ev.fd, "hello\n", 6);
+          char hello[32];
+          const int length =
+              std::snprintf(hello, sizeof hello, "hello #%llu\n",
+                            static_cast<unsigned long long>(ev.token));
+          (void)!write(ev.fd, hello, static_cast<std::size_t>(length));
         }
         (void)(*poller)->del(ev.fd);
         close(ev.fd);
