@@ -97,6 +97,33 @@
 //     or the Poller's destruction; `del` may scrub entries in it (fd = -1,
 //     events = kNone).
 
+// API decisions, and the roads not taken:
+//
+//   * The public methods are non-virtual and carry the default arguments;
+//     they call private virtual hooks (Google style forbids defaults on
+//     virtual functions). internal::PollerBase implements the registration
+//     hooks once over the shared table, and calls each backend's kernel
+//     side statically: one virtual call per public call, none per event.
+//     Not taken: a template-only API (no runtime choice of backend), or
+//     std::function callbacks per registration (libevent, libuv; a call and
+//     often an allocation per event).
+//   * The token is a plain 64-bit value beside the 8-bit kind, kept in the
+//     user-space table and copied into each result (16-byte EventObject).
+//     Not taken: putting the token in the kernel's user data instead of fd
+//     and kind (the kind would need a lookup, and the generation that keeps
+//     stale events out would have no room), or a typed pointer (callers
+//     keep slab indices as often as pointers).
+//   * Readiness stays one bitmask with four result bits beyond readable and
+//     writable, set only when the kernel says so (no guessing); what a
+//     kernel cannot tell apart is documented per backend rather than
+//     papered over. Not taken: an enum of "reasons" (a result can be
+//     several at once).
+//   * supports() and supports_priority() are constant per backend, known at
+//     Create. native_handle() exports a readable-when-ready fd rather than
+//     a callback registration API, so any outer loop can nest pollio.
+//   * Result order is unspecified; fairness (no starvation beyond
+//     max_events) is the promise, not an order.
+
 #ifndef POLLIO_POLLER_POLLER_H_
 #define POLLIO_POLLER_POLLER_H_
 
