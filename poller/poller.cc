@@ -58,8 +58,8 @@ absl::StatusOr<Registration> Poller::find(int fd) const {
     return absl::InvalidArgumentError("find(fd=" + std::to_string(fd) +
                                       "): negative fd");
   }
-  const Registration* registration = FindRegistration(fd);
-  if (registration == nullptr) {
+  std::optional<Registration> registration = FindRegistration(fd);
+  if (!registration.has_value()) {
     return absl::NotFoundError("find(fd=" + std::to_string(fd) +
                                "): fd is not registered");
   }

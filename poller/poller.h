@@ -200,6 +200,13 @@ struct PollerOptions {
   // epoll ignores it: epoll_ctl checks for free.
   bool check_fd_on_add = true;
 
+  // Whether add, modify, del, find, size and for_each may be called from
+  // any thread, concurrently with each other and with one thread blocked in
+  // wait (see "Registering from other threads" above). Off by default: the
+  // single-threaded poller takes no lock and pays one predictable branch
+  // per call for the option's existence.
+  bool registration_from_any_thread = false;
+
   static constexpr int kMaxEvents = 1 << 20;
 };
 
@@ -471,7 +478,7 @@ class Poller {
   virtual absl::Status Wake() = 0;
   virtual absl::StatusOr<int> NativeHandle() = 0;
   virtual std::size_t Size() const = 0;
-  virtual const Registration* FindRegistration(int fd) const = 0;
+  virtual std::optional<Registration> FindRegistration(int fd) const = 0;
   virtual void VisitRegistrations(
       absl::FunctionRef<void(const Registration&)> visit) const = 0;
 

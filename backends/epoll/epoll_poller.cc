@@ -116,6 +116,7 @@ absl::StatusOr<std::unique_ptr<EpollPoller>> EpollPoller::Create(
   // The constructor is private, so std::make_unique cannot reach it.
   std::unique_ptr<EpollPoller> poller(
       new EpollPoller(epoll_fd, *std::move(wake_fd), options.max_events));
+  poller->set_any_thread(options.registration_from_any_thread);
 
   epoll_event wake_event{};
   wake_event.events = EPOLLIN;
@@ -222,7 +223,7 @@ absl::Status EpollPoller::Readd(const Registration& old, const EventObject& ev,
   }
   // Neither is in the kernel now: the table must not claim one is.
   table_.Find(ev.fd)->state.user_data |= kDeletedFlag;
-  table_.Erase(ev.fd);
+  table_.Erase(ev.fd, MayScrubBatch());
   return internal::ErrnoError(
       ErrnoFromStatus(status).value_or(0), "epoll_ctl", "ADD", ev.fd,
       absl::StrCat("adding the old registration back failed too: fd ", ev.fd,
@@ -241,7 +242,8 @@ absl::Status EpollPoller::Control(int op, std::string_view op_name,
   return absl::OkStatus();
 }
 
-absl::Status EpollPoller::DelFromKernel(int fd) {
+absl::Status EpollPoller::DelFromKernel(
+    int fd, std::unique_lock<std::mutex>& /*lock*/) {
   // EBADF / ENOENT: the fd was closed (and perhaps reused) without del, and
   // the kernel dropped the registration with it. Forgetting it here is the
   // way to recover, so it is not an error.
@@ -250,13 +252,13 @@ absl::Status EpollPoller::DelFromKernel(int fd) {
     return internal::ErrnoError(errno, "epoll_ctl", "DEL", fd);
   }
   table_.Find(fd)->state.user_data |= kDeletedFlag;
-  table_.Erase(fd);
+  table_.Erase(fd, MayScrubBatch());
   return absl::OkStatus();
 }
 
 absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
     absl::Duration timeout, const sigset_t* mask) {
-  table_.BeginBatch();
+  BeginWait();
   if (ABSL_PREDICT_FALSE(internal::TeardownInterruptExpected())) {
     // A UringPoller torn down on this thread is about to interrupt it
     // (poller/internal/teardown_interrupt.h). ppoll is restarted by the
@@ -289,6 +291,9 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
     if (errno == EINTR) return table_.batch();  // empty: a signal arrived
     return internal::ErrnoError(errno, "epoll_wait", "", epoll_fd_);
   }
+  // epoll_ctl from other threads needs no hand-off: the kernel applies it
+  // to this very wait. Reading the results takes the table lock.
+  std::unique_lock<std::mutex> lock = LockTable();
   for (int i = 0; i < ready; ++i) {
     const epoll_event& event = kernel_events_[i];
     if (event.data.u64 == kWakeData) {
@@ -301,7 +306,11 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
                           table_.At(fd).state.user_data == data)) {
       table_.Report(table_.At(fd), fd, DecodeKind(data),
                     FromEpollEvents(event.events));
-    } else {
+    } else if (!any_thread()) {
+      // A file closed without del that a dup keeps alive: shown, token 0.
+      // With registration from any thread it may as well be a registration
+      // another thread deleted after the kernel handed its event over, and
+      // an event after del returned is never reported: dropped.
       table_.ReportUnknown(fd, DecodeKind(data), FromEpollEvents(event.events));
     }
   }

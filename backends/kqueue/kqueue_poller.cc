@@ -127,6 +127,7 @@ absl::StatusOr<std::unique_ptr<KqueuePoller>> KqueuePoller::Create(
   // The constructor is private, so std::make_unique cannot reach it.
   std::unique_ptr<KqueuePoller> poller(
       new KqueuePoller(kq, options.max_events));
+  poller->set_any_thread(options.registration_from_any_thread);
   struct kevent change;
 #if defined(EVFILT_USER)
   EV_SET(&change, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, Udata{});
@@ -218,7 +219,8 @@ absl::Status KqueuePoller::ModifyInKernel(const EventObject& ev,
   return absl::OkStatus();
 }
 
-absl::Status KqueuePoller::DelFromKernel(int fd) {
+absl::Status KqueuePoller::DelFromKernel(
+    int fd, std::unique_lock<std::mutex>& /*lock*/) {
   const Registration& registration = table_.Find(fd)->registration;
   struct kevent changes[2];
   int count = 0;
@@ -240,7 +242,7 @@ absl::Status KqueuePoller::DelFromKernel(int fd) {
       return internal::ErrnoError(error, "kevent", "EV_DELETE", fd);
     }
   }
-  table_.Erase(fd);
+  table_.Erase(fd, MayScrubBatch());
   return absl::OkStatus();
 }
 
@@ -251,15 +253,19 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::Wait(
         "wait(timeout, mask): kqueue has no atomic signal-mask wait; "
         "register the signals with EVFILT_SIGNAL instead");
   }
-  table_.BeginBatch();
-  // Readiness found while adding (EPIPE): report it now, without blocking.
-  for (const int fd : pending_eof_) {
-    Entry* entry = table_.Find(fd);
-    if (entry == nullptr || table_.batch_full()) continue;
-    table_.Report(*entry, Events::kReadable | Events::kHangup);
+  BeginWait();
+  bool reported;
+  {
+    std::unique_lock<std::mutex> lock = LockTable();
+    // Readiness found while adding (EPIPE): report it now, without blocking.
+    for (const int fd : pending_eof_) {
+      Entry* entry = table_.Find(fd);
+      if (entry == nullptr || table_.batch_full()) continue;
+      table_.Report(*entry, Events::kReadable | Events::kHangup);
+    }
+    reported = !table_.batch().empty();
+    pending_eof_.clear();
   }
-  const bool reported = !table_.batch().empty();
-  pending_eof_.clear();
   timespec storage;
   const timespec* limit = reported ? &(storage = timespec{0, 0})
                                    : internal::ToTimespec(timeout, &storage);
@@ -270,6 +276,9 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::Wait(
     if (errno == EINTR) return table_.batch();  // a signal arrived
     return internal::ErrnoError(errno, "kevent", "wait", kq_);
   }
+  // kevent changes from other threads need no hand-off: the kernel applies
+  // them to this very wait. Reading the results takes the table lock.
+  std::unique_lock<std::mutex> lock = LockTable();
   for (int i = 0; i < ready; ++i) {
     const struct kevent& event = kernel_events_[i];
     // Dispatch on the filter first: the wake event is never an fd's.
@@ -310,7 +319,9 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::Wait(
     if (event.flags & EV_ERROR) events |= Events::kError;
     if (entry != nullptr) {
       table_.Report(*entry, events);
-    } else {
+    } else if (!any_thread()) {
+      // As in epoll: shown with token 0, or, with registration from any
+      // thread, dropped (it may belong to a registration just deleted).
       table_.ReportUnknown(fd, DecodeKind(data), events);
     }
   }

@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<PollPoller>> PollPoller::Create(
   // The constructor is private, so std::make_unique cannot reach it.
   std::unique_ptr<PollPoller> poller(
       new PollPoller(*std::move(wake_fd), options.max_events));
+  poller->set_any_thread(options.registration_from_any_thread);
   poller->check_fd_on_add_ = options.check_fd_on_add;
   return poller;
 }
@@ -80,7 +81,8 @@ absl::Status PollPoller::ModifyInKernel(const EventObject& ev,
   return absl::OkStatus();
 }
 
-absl::Status PollPoller::DelFromKernel(int fd) {
+absl::Status PollPoller::DelFromKernel(int fd,
+                                       std::unique_lock<std::mutex>& lock) {
   const std::size_t slot = table_.Find(fd)->state.slot;
   const std::size_t last = pollfds_.size() - 1;
   if (slot != last) {
@@ -90,13 +92,13 @@ absl::Status PollPoller::DelFromKernel(int fd) {
   }
   pollfds_.pop_back();
   if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
-  table_.Erase(fd);
+  table_.Erase(fd, MayScrubBatch());
   return absl::OkStatus();
 }
 
 absl::StatusOr<absl::Span<const EventObject>> PollPoller::Wait(
     absl::Duration timeout, const sigset_t* mask) {
-  table_.BeginBatch();
+  BeginWait();
   const auto count = static_cast<nfds_t>(pollfds_.size());
 #if defined(POLLIO_HAVE_PPOLL)
   timespec storage;

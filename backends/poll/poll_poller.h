@@ -45,6 +45,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "absl/functional/function_ref.h"
@@ -82,7 +83,7 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
 
   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
-  absl::Status DelFromKernel(int fd);
+  absl::Status DelFromKernel(int fd, std::unique_lock<std::mutex>& lock);
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;

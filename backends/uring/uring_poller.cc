@@ -160,6 +160,7 @@ absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
   // The constructor is private, so std::make_unique cannot reach it.
   std::unique_ptr<UringPoller> poller(
       new UringPoller(*std::move(wake_fd), options.max_events));
+  poller->set_any_thread(options.registration_from_any_thread);
   poller->check_fd_on_add_ = options.check_fd_on_add;
 
   SetupCall call{ring_options.setup, ring_options.submission_entries,
@@ -395,7 +396,8 @@ absl::Status UringPoller::ModifyInKernel(const EventObject& ev,
   return absl::OkStatus();
 }
 
-absl::Status UringPoller::DelFromKernel(int fd) {
+absl::Status UringPoller::DelFromKernel(int fd,
+                                        std::unique_lock<std::mutex>& lock) {
   const Entry& entry = *table_.Find(fd);
   if (entry.state.request == kInFlight) {
     if (io_uring_sqe* sqe = UnsubmittedPoll(fd, entry); sqe != nullptr) {
@@ -425,13 +427,13 @@ absl::Status UringPoller::DelFromKernel(int fd) {
   }
   // The generation stays with the fd number; the next add advances it, so
   // late completions of this registration are recognised as stale.
-  table_.Erase(fd);
+  table_.Erase(fd, MayScrubBatch());
   return absl::OkStatus();
 }
 
 absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     absl::Duration timeout, const sigset_t* mask) {
-  table_.BeginBatch();
+  BeginWait();
   woken_ = false;
   // Before entering: whatever is queued after this signals again.
   if (nested_) DrainNestedEventfd();

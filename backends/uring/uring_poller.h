@@ -128,6 +128,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string_view>
 #include <vector>
 
@@ -209,7 +210,7 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
 
   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
-  absl::Status DelFromKernel(int fd);
+  absl::Status DelFromKernel(int fd, std::unique_lock<std::mutex>& lock);
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;

@@ -14,8 +14,11 @@
 //
 //   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
 //   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
-//   absl::Status DelFromKernel(int fd);
+//   absl::Status DelFromKernel(int fd, std::unique_lock<std::mutex>& lock);
 //
+// (`lock` is the table lock, held on entry and on return; a backend that
+// must hand the change to the waiting thread may release it while it waits
+// for the hand-off),
 // each of which changes the table (Insert / Update / Erase) only once the
 // kernel accepted the change, so a failed call changes nothing; plus the
 // Poller hooks Wait() and Wake(). The calls into the backend are static
@@ -26,7 +29,10 @@
 #define POLLIO_POLLER_INTERNAL_POLLER_BASE_H_
 
 #include <cstddef>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
@@ -55,10 +61,41 @@ class PollerBase : public Poller {
   PollerBase(Backend backend, unsigned capabilities, int max_events)
       : Poller(backend, capabilities), table_(max_events) {}
 
+  // PollerOptions::registration_from_any_thread, set by Create before the
+  // poller is shared.
+  void set_any_thread(bool any_thread) { any_thread_ = any_thread; }
+  bool any_thread() const { return any_thread_; }
+
+  // The table lock: add, modify, del, find, size and for_each hold it, and
+  // so does wait while it starts a batch and while it reads the kernel's
+  // results into it, never while it blocks. Without
+  // registration_from_any_thread it is not taken (an unlocked unique_lock):
+  // the single-threaded path pays one predictable branch per call.
+  std::unique_lock<std::mutex> LockTable() const {
+    return any_thread_ ? std::unique_lock<std::mutex>(mutex_)
+                       : std::unique_lock<std::mutex>(mutex_, std::defer_lock);
+  }
+
+  // Starts a wait's batch (under the table lock) and records the waiting
+  // thread.
+  void BeginWait() {
+    std::unique_lock<std::mutex> lock = LockTable();
+    if (any_thread_) waiter_ = std::this_thread::get_id();
+    table_.BeginBatch();
+  }
+
+  // Whether the calling thread may scrub the current batch: the span
+  // belongs to the thread that waited, and another thread writing into it
+  // would race its reader. Requires the table lock.
+  bool MayScrubBatch() const {
+    return !any_thread_ || waiter_ == std::this_thread::get_id();
+  }
+
   Table table_;
 
  private:
   absl::Status Add(const EventObject& ev, Trigger trigger) final {
+    std::unique_lock<std::mutex> lock = LockTable();
     if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
       return status;
     }
@@ -72,6 +109,7 @@ class PollerBase : public Poller {
   }
 
   absl::Status Modify(const EventObject& ev, Trigger trigger) final {
+    std::unique_lock<std::mutex> lock = LockTable();
     if (absl::Status status = table_.CheckModify(ev, trigger); !status.ok()) {
       return status;
     }
@@ -85,24 +123,36 @@ class PollerBase : public Poller {
   }
 
   absl::Status Del(int fd) final {
+    std::unique_lock<std::mutex> lock = LockTable();
     if (absl::Status status = table_.CheckDel(fd); !status.ok()) {
       return status;
     }
-    return derived().DelFromKernel(fd);
+    return derived().DelFromKernel(fd, lock);
   }
 
-  std::size_t Size() const final { return table_.size(); }
+  std::size_t Size() const final {
+    std::unique_lock<std::mutex> lock = LockTable();
+    return table_.size();
+  }
 
-  const Registration* FindRegistration(int fd) const final {
-    return table_.FindRegistration(fd);
+  std::optional<Registration> FindRegistration(int fd) const final {
+    std::unique_lock<std::mutex> lock = LockTable();
+    const Registration* registration = table_.FindRegistration(fd);
+    if (registration == nullptr) return std::nullopt;
+    return *registration;
   }
 
   void VisitRegistrations(
       absl::FunctionRef<void(const Registration&)> visit) const final {
+    std::unique_lock<std::mutex> lock = LockTable();
     table_.VisitRegistrations(visit);
   }
 
   Derived& derived() { return static_cast<Derived&>(*this); }
+
+  bool any_thread_ = false;
+  mutable std::mutex mutex_;
+  std::thread::id waiter_;  // guarded by mutex_
 };
 
 }  // namespace internal

@@ -137,10 +137,10 @@ class RegistrationTable {
   }
 
   // Precondition: `fd` is registered. Scrubs its entry from the current
-  // batch (fd = -1, events = kNone). Keeps the fd number's State.
-  void Erase(int fd) {
+  // batch (fd = -1, events = kNone) if `scrub`. Keeps the fd number's State.
+  void Erase(int fd, bool scrub = true) {
     Entry& entry = *Find(fd);
-    if (entry.batch_epoch == epoch_) {
+    if (scrub && entry.batch_epoch == epoch_) {
       batch_[entry.batch_index] =
           EventObject{-1, EventKind::kServer, Events::kNone, 0};
     }
