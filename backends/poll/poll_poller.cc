@@ -4,10 +4,12 @@
 #include <fcntl.h>
 #include <poll.h>
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <utility>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -65,6 +67,14 @@ absl::Status PollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
+  if (in_poll_) {
+    // Another thread, while the waiter is inside ppoll with the array: the
+    // waiter rebuilds it and polls again.
+    Entry& entry = table_.Insert(ev, trigger);
+    entry.state.disarmed = false;
+    MarkStale();
+    return absl::OkStatus();
+  }
   const std::size_t slot = pollfds_.size();
   pollfds_.push_back(
       pollfd{ev.fd, static_cast<short>(internal::ToPollMask(ev.events)), 0});
@@ -74,7 +84,12 @@ absl::Status PollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
 
 absl::Status PollPoller::ModifyInKernel(const EventObject& ev,
                                         Trigger trigger) {
-  const Entry& entry = table_.Update(ev, trigger);
+  Entry& entry = table_.Update(ev, trigger);
+  entry.state.disarmed = false;
+  if (in_poll_) {
+    MarkStale();
+    return absl::OkStatus();
+  }
   // Writing the fd back also re-arms a oneshot slot that fired.
   pollfds_[entry.state.slot] =
       pollfd{ev.fd, static_cast<short>(internal::ToPollMask(ev.events)), 0};
@@ -83,6 +98,16 @@ absl::Status PollPoller::ModifyInKernel(const EventObject& ev,
 
 absl::Status PollPoller::DelFromKernel(int fd,
                                        std::unique_lock<std::mutex>& lock) {
+  if (in_poll_) {
+    // ppoll holds a reference to every file it polls until it returns, so
+    // the caller's close would release nothing: wake the waiter and return
+    // once it has left ppoll (it rebuilds the array without the fd).
+    table_.Erase(fd, /*scrub=*/false);
+    MarkStale();
+    const std::uint64_t round = poll_round_;
+    poll_returned_.wait(lock, [&] { return poll_round_ != round; });
+    return absl::OkStatus();
+  }
   const std::size_t slot = table_.Find(fd)->state.slot;
   const std::size_t last = pollfds_.size() - 1;
   if (slot != last) {
@@ -99,26 +124,78 @@ absl::Status PollPoller::DelFromKernel(int fd,
 absl::StatusOr<absl::Span<const EventObject>> PollPoller::Wait(
     absl::Duration timeout, const sigset_t* mask) {
   BeginWait();
-  const auto count = static_cast<nfds_t>(pollfds_.size());
-#if defined(POLLIO_HAVE_PPOLL)
-  timespec storage;
-  int ready = ::ppoll(pollfds_.data(), count,
-                      internal::ToTimespec(timeout, &storage), mask);
-#else
+#if !defined(POLLIO_HAVE_PPOLL)
   if (mask != nullptr) {
     // Setting the mask around poll(2) would reopen the race a signal-mask
     // wait exists to close, so refuse instead of pretending.
     return absl::UnimplementedError(
         "wait(timeout, mask): this OS has no ppoll(2)");
   }
-  int ready = ::poll(pollfds_.data(), count, internal::ToMilliseconds(timeout));
 #endif
-  if (ready < 0) {
-    if (errno == EINTR) return table_.batch();  // empty: a signal arrived
-    return internal::ErrnoError(errno, "ppoll");
+  if (!any_thread()) {
+    const int ready = Poll(timeout, mask);
+    if (ready < 0) {
+      if (errno == EINTR) return table_.batch();  // empty: a signal arrived
+      return internal::ErrnoError(errno, "ppoll");
+    }
+    Collect(ready);
+    return table_.batch();
   }
+  // Registration from any thread: the array is the waiter's; changes from
+  // other threads wake it (MarkStale), and it rebuilds the array and polls
+  // again for the rest of the timeout, so they apply to this wait.
+  const bool finite = timeout != absl::InfiniteDuration() &&
+                      timeout < internal::kLongestFiniteTimeout;
+  const std::chrono::steady_clock::time_point start =
+      std::chrono::steady_clock::now();
+  absl::Duration remaining = timeout;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock = LockTable();
+      if (pollfds_stale_) Rebuild();
+      in_poll_ = true;
+    }
+    const int ready = Poll(remaining, mask);
+    const int poll_errno = errno;
+    std::unique_lock<std::mutex> lock = LockTable();
+    in_poll_ = false;
+    ++poll_round_;
+    poll_returned_.notify_all();
+    if (ready < 0) {
+      if (poll_errno == EINTR) return table_.batch();  // a signal arrived
+      return internal::ErrnoError(poll_errno, "ppoll");
+    }
+    const bool woken = Collect(ready) && user_wake_.exchange(false);
+    if (ready == 0 || woken || !table_.batch().empty() ||
+        remaining <= absl::ZeroDuration()) {
+      return table_.batch();
+    }
+    // Only other threads' changes woke it: poll again.
+    if (finite) {
+      remaining =
+          timeout - absl::FromChrono(std::chrono::steady_clock::now() - start);
+      if (remaining <= absl::ZeroDuration()) return table_.batch();
+    }
+  }
+}
+
+int PollPoller::Poll(absl::Duration timeout, const sigset_t* mask) {
+  const auto count = static_cast<nfds_t>(pollfds_.size());
+#if defined(POLLIO_HAVE_PPOLL)
+  timespec storage;
+  return ::ppoll(pollfds_.data(), count,
+                 internal::ToTimespec(timeout, &storage), mask);
+#else
+  (void)mask;  // refused by Wait
+  return ::poll(pollfds_.data(), count, internal::ToMilliseconds(timeout));
+#endif
+}
+
+bool PollPoller::Collect(int ready) {
+  bool wake_fd_ready = false;
   if (ready > 0 && pollfds_[0].revents != 0) {
     wake_fd_.Drain();
+    wake_fd_ready = true;
     --ready;
   }
   // Scan from where the last full batch stopped, wrapping once, and stop as
@@ -134,20 +211,47 @@ absl::StatusOr<absl::Span<const EventObject>> PollPoller::Wait(
       }
       --ready;
       const int fd = entry.fd;
-      Entry& registration = *table_.Find(fd);
-      table_.Report(
-          registration,
-          internal::FromPollMask(static_cast<unsigned short>(entry.revents)));
-      if (registration.registration.trigger == Trigger::kOneshot) {
-        entry.fd = ~fd;
+      Entry* registration = table_.Find(fd);
+      // Deleted by another thread during the poll: never reported.
+      if (ABSL_PREDICT_TRUE(registration != nullptr)) {
+        table_.Report(
+            *registration,
+            internal::FromPollMask(static_cast<unsigned short>(entry.revents)));
+        if (registration->registration.trigger == Trigger::kOneshot) {
+          entry.fd = ~fd;
+          registration->state.disarmed = true;
+        }
       }
     }
     slot = slot == slots ? 1 : slot + 1;
   }
-  return table_.batch();
+  return wake_fd_ready;
 }
 
-absl::Status PollPoller::Wake() { return wake_fd_.Signal(); }
+void PollPoller::MarkStale() {
+  pollfds_stale_ = true;
+  (void)wake_fd_.Signal();
+}
+
+void PollPoller::Rebuild() {
+  pollfds_.resize(1);  // the wake fd stays first
+  table_.ForEach([&](Entry& entry) {
+    const int fd = entry.registration.fd;
+    entry.state.slot = static_cast<std::uint32_t>(pollfds_.size());
+    pollfds_.push_back(pollfd{
+        entry.state.disarmed ? ~fd : fd,
+        static_cast<short>(internal::ToPollMask(entry.registration.interest)),
+        0});
+  });
+  if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
+  pollfds_stale_ = false;
+}
+
+absl::Status PollPoller::Wake() {
+  // Async-signal-safe: a lock-free atomic store and a write.
+  if (any_thread()) user_wake_.store(true, std::memory_order_relaxed);
+  return wake_fd_.Signal();
+}
 
 absl::StatusOr<int> PollPoller::NativeHandle() {
   return absl::UnimplementedError(

@@ -42,6 +42,8 @@
 
 #include <poll.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -63,6 +65,7 @@ namespace pollio {
 // PollPoller's per-fd state in the registration table.
 struct PollState {
   std::uint32_t slot = 0;  // index of the fd's pollfd in pollfds_
+  bool disarmed = false;   // a oneshot that fired (its slot holds ~fd)
 };
 
 class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
@@ -90,10 +93,29 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   // Unimplemented: poll(2) has no kernel object to export.
   absl::StatusOr<int> NativeHandle() override;
 
+  // One ppoll over the array; its result, errno set on failure.
+  int Poll(absl::Duration timeout, const sigset_t* mask);
+  // Reads `ready` results of the last poll into the batch. Returns whether
+  // the wake fd was among them.
+  bool Collect(int ready);
+  // A change from another thread while the waiter polls: have it rebuild
+  // the array. Requires the table lock.
+  void MarkStale();
+  // The array from the table. Requires the table lock; the waiter only.
+  void Rebuild();
+
   bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
   internal::WakeFd wake_fd_;
   std::vector<pollfd> pollfds_;  // [0] is the wake fd
   std::size_t next_scan_ = 1;    // where the next result scan starts
+
+  // Registration from any thread (all guarded by the table lock, but
+  // user_wake_). The waiter is inside ppoll with the array.
+  bool in_poll_ = false;
+  bool pollfds_stale_ = false;    // the table changed while it polled
+  std::uint64_t poll_round_ = 0;  // ppoll returns, for del to wait on
+  std::condition_variable poll_returned_;
+  std::atomic<bool> user_wake_{false};  // wake() as opposed to a change
 };
 
 }  // namespace pollio
