@@ -75,10 +75,13 @@ absl::Status PollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
     MarkStale();
     return absl::OkStatus();
   }
+  if (pollfds_stale_) Rebuild();  // slots are meaningful again
   const std::size_t slot = pollfds_.size();
   pollfds_.push_back(
       pollfd{ev.fd, static_cast<short>(internal::ToPollMask(ev.events)), 0});
-  table_.Insert(ev, trigger).state.slot = static_cast<std::uint32_t>(slot);
+  Entry& entry = table_.Insert(ev, trigger);
+  entry.state.slot = static_cast<std::uint32_t>(slot);
+  entry.state.disarmed = false;  // the fd number's last registration's
   return absl::OkStatus();
 }
 
@@ -90,6 +93,7 @@ absl::Status PollPoller::ModifyInKernel(const EventObject& ev,
     MarkStale();
     return absl::OkStatus();
   }
+  if (pollfds_stale_) Rebuild();  // slots are meaningful again
   // Writing the fd back also re-arms a oneshot slot that fired.
   pollfds_[entry.state.slot] =
       pollfd{ev.fd, static_cast<short>(internal::ToPollMask(ev.events)), 0};
@@ -108,6 +112,7 @@ absl::Status PollPoller::DelFromKernel(int fd,
     poll_returned_.wait(lock, [&] { return poll_round_ != round; });
     return absl::OkStatus();
   }
+  if (pollfds_stale_) Rebuild();  // slots are meaningful again
   const std::size_t slot = table_.Find(fd)->state.slot;
   const std::size_t last = pollfds_.size() - 1;
   if (slot != last) {

@@ -366,6 +366,7 @@ absl::Status UringPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   entry.state.request = kPollPending;
   pending_polls_.push_back(ev.fd);
   if (nested_) SubmitNow();
+  if (in_wait_) NotifyWaiter();
   return absl::OkStatus();
 }
 
@@ -373,7 +374,12 @@ absl::Status UringPoller::ModifyInKernel(const EventObject& ev,
                                          Trigger trigger) {
   const Entry& old = *table_.Find(ev.fd);
   const bool was_pending = old.state.request == kPollPending;
-  if (old.state.request == kInFlight) {
+  if (old.state.request == kInFlight && !OnOwnerThread()) {
+    // Only the ring's owner touches the submission queue: hand it the
+    // cancel of the old poll.
+    pending_removals_.push_back(
+        UserData(ev.fd, old.registration.kind, old.state.generation));
+  } else if (old.state.request == kInFlight) {
     // The old poll: still in the queue, it becomes a no-op; in the kernel,
     // it is cancelled (the fd stays registered, so that can wait for the
     // next wait).
@@ -393,12 +399,26 @@ absl::Status UringPoller::ModifyInKernel(const EventObject& ev,
   entry.state.request = kPollPending;
   if (!was_pending) pending_polls_.push_back(ev.fd);
   if (nested_) SubmitNow();
+  if (in_wait_) NotifyWaiter();
   return absl::OkStatus();
 }
 
 absl::Status UringPoller::DelFromKernel(int fd,
                                         std::unique_lock<std::mutex>& lock) {
   const Entry& entry = *table_.Find(fd);
+  if (entry.state.request == kInFlight && !OnOwnerThread()) {
+    // Another thread: the owner must cancel the poll, and the file is held
+    // until it has; hand the cancel over and wait for it.
+    pending_removals_.push_back(
+        UserData(fd, entry.registration.kind, entry.state.generation));
+    table_.Erase(fd, /*scrub=*/false);
+    const std::uint64_t round = flush_round_;
+    ++removal_waiters_;
+    NotifyWaiter();
+    removals_flushed_.wait(lock, [&] { return flush_round_ != round; });
+    --removal_waiters_;
+    return absl::OkStatus();
+  }
   if (entry.state.request == kInFlight) {
     if (io_uring_sqe* sqe = UnsubmittedPoll(fd, entry); sqe != nullptr) {
       // The kernel never saw it: nothing holds the file.
@@ -434,6 +454,7 @@ absl::Status UringPoller::DelFromKernel(int fd,
 absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     absl::Duration timeout, const sigset_t* mask) {
   BeginWait();
+  std::unique_lock<std::mutex> lock = LockTable();
   woken_ = false;
   // Before entering: whatever is queued after this signals again.
   if (nested_) DrainNestedEventfd();
@@ -466,13 +487,28 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
       finite ? std::chrono::steady_clock::now()
              : std::chrono::steady_clock::time_point();
   for (;;) {
+    if (any_thread()) {
+      // Changes other threads handed over; their dels wait for the cancels.
+      if (absl::Status status = QueuePendingRequests(); !status.ok()) {
+        return status;
+      }
+      if (removal_waiters_ > 0) {
+        (void)FlushRemovals(ring_.ring_fd);
+        ++flush_round_;
+        removals_flushed_.notify_all();
+      }
+    }
     const bool block = blocking && table_.batch().empty() && !woken_;
     int result;
     if (block) {
       io_uring_cqe* first = nullptr;
+      in_wait_ = true;
+      if (lock.owns_lock()) lock.unlock();
       // liburing takes the mask by non-const pointer but only passes it on.
       result = io_uring_submit_and_wait_timeout(
           &ring_, &first, 1, &kernel_timeout, const_cast<sigset_t*>(mask));
+      if (any_thread()) lock.lock();
+      in_wait_ = false;
     } else {
       result = io_uring_submit_and_get_events(&ring_);
     }
@@ -524,6 +560,10 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
 }
 
 void UringPoller::SubmitNow() {
+  if (!OnOwnerThread()) {
+    NotifyWaiter();  // the owner submits
+    return;
+  }
   // A failure leaves the requests queued for the next wait, which reports
   // it; the change itself has been made.
   if (!EnableRing("wait", ring_.ring_fd).ok()) return;
@@ -616,7 +656,9 @@ bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
   const std::uint64_t data = io_uring_cqe_get_data64(&cqe);
   if (data == LIBURING_UDATA_TIMEOUT || data == kNopData) return true;
   if (data == kWakeData) {
-    woken_ = true;
+    // With registration from any thread the wake fd also carries other
+    // threads' changes, which are no reason to return.
+    if (!any_thread() || user_wake_.exchange(false)) woken_ = true;
     wake_poll_armed_ = false;
     wake_fd_.Drain();
     return true;
@@ -674,7 +716,17 @@ bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
   return true;
 }
 
-absl::Status UringPoller::Wake() { return wake_fd_.Signal(); }
+absl::Status UringPoller::Wake() {
+  // Async-signal-safe: a lock-free atomic store and a write.
+  if (any_thread()) user_wake_.store(true, std::memory_order_relaxed);
+  return wake_fd_.Signal();
+}
+
+bool UringPoller::OnOwnerThread() const {
+  return !any_thread() || (MayScrubBatch() && !in_wait_);
+}
+
+void UringPoller::NotifyWaiter() { (void)wake_fd_.Signal(); }
 
 UringPoller::RingStats UringPoller::ring_stats() const {
   RingStats stats;

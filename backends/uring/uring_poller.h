@@ -125,6 +125,8 @@
 
 #include <liburing.h>
 
+#include <atomic>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -221,6 +223,12 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   // Hands every queued change to the kernel now (nested mode).
   void SubmitNow();
   void DrainNestedEventfd();
+  // Registration from any thread: whether the caller may touch the
+  // submission queue (the ring's owner, outside io_uring_enter), and the
+  // nudge that makes a blocked owner pick up handed-over changes. Both
+  // require the table lock.
+  bool OnOwnerThread() const;
+  void NotifyWaiter();
   void SignalNestedEventfdIfBehind();
 
   // Makes room for `count` submission entries, flushing the queue to the
@@ -260,6 +268,15 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   bool woken_ = false;                 // the current wait saw wake()
   bool nested_ = false;                // native_handle() was called
   int nested_eventfd_ = -1;            // native_handle(), once called
+
+  // Registration from any thread, guarded by the table lock (but
+  // user_wake_): the owner is inside io_uring_enter; dels waiting for their
+  // cancels to be flushed, and the count of such flushes.
+  bool in_wait_ = false;
+  int removal_waiters_ = 0;
+  std::uint64_t flush_round_ = 0;
+  std::condition_variable removals_flushed_;
+  std::atomic<bool> user_wake_{false};  // wake() as opposed to a change
   std::uint64_t enter_calls_ = 0;
   // Threads the kernel linked to the ring, which its teardown interrupts:
   // [0] the creator, when the set-up could not run on a thread of its own;
