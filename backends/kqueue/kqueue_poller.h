@@ -17,15 +17,17 @@
 //     back; a failed add or modify rolls back the changes that succeeded,
 //     leaving nothing half-registered.
 //   * Readiness: EVFILT_READ reports kReadable, with kReadClosed when it
-//     carries EV_EOF (the peer will send no more: a half-close and a close
-//     look the same to it); EVFILT_WRITE reports kWritable, with kHangup
-//     when it carries EV_EOF (nothing more can be sent). So kHangup needs
-//     kWritable interest here: a read-only registration sees a peer's close
-//     or a reset as kReadable | kReadClosed (| kError). BSD kernels also set
-//     EVFILT_WRITE's EV_EOF after this side's own shutdown(SHUT_WR), which
-//     then reports kHangup though data may still arrive (the emulation
-//     follows epoll and does not). EV_EOF with an error in fflags (a
-//     refused connect, a reset) and EV_ERROR report kError.
+//     carries EV_EOF (the peer will send no more: a half-close and a close look
+//     the same to it); EVFILT_WRITE reports kWritable, with kHangup when it
+//     carries EV_EOF (nothing more can be sent; kWritable then even with a full
+//     send buffer, as a socket that can send no more is writable on the BSDs,
+//     where Linux's poll(2) leaves POLLOUT out while the buffer is full). So
+//     kHangup needs kWritable interest here: a read-only registration sees a
+//     peer's close or a reset as kReadable | kReadClosed (| kError). BSD
+//     kernels also set EVFILT_WRITE's EV_EOF after this side's own
+//     shutdown(SHUT_WR), which then reports kHangup though data may still
+//     arrive (the emulation follows epoll and does not). EV_EOF with an error
+//     in fflags (a refused connect, a reset) and EV_ERROR report kError.
 //   * kPriority interest: Unimplemented from add and modify. pollio
 //     registers no out-of-band filter (FreeBSD 12+ and macOS have
 //     EVFILT_EXCEPT with NOTE_OOB, OpenBSD has none), so a caller that
@@ -47,7 +49,9 @@
 // Verification: no macOS or BSD machine runs this project's CI. On Linux the
 // unchanged sources are built against a kqueue emulation written on epoll
 // (backends/kqueue/emulation, testonly) and the whole conformance suite runs
-// against that build (//tests:conformance_emulated_kqueue_test).
+// against that build (//tests:conformance_emulated_kqueue_test), as does
+// the differential test (//tests:differential_emulated_kqueue_test), whose
+// comment lists what the emulation cannot show there.
 //
 // Not thread-safe except wake(); see poller/poller.h.
 
