@@ -49,9 +49,10 @@
 // Verification: no macOS or BSD machine runs this project's CI. On Linux the
 // unchanged sources are built against a kqueue emulation written on epoll
 // (backends/kqueue/emulation, testonly) and the whole conformance suite runs
-// against that build (//tests:conformance_emulated_kqueue_test), as does
-// the differential test (//tests:differential_emulated_kqueue_test), whose
-// comment lists what the emulation cannot show there.
+// against that build (//tests:conformance_emulated_kqueue_test), as do the
+// differential and bad-input tests (//tests:differential_emulated_kqueue_test,
+// //tests:bad_input_emulated_kqueue_test), whose comments list what the
+// emulation cannot show.
 //
 // Not thread-safe except wake(); see poller/poller.h.
 
