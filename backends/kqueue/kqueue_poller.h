@@ -12,7 +12,9 @@
 //     reported in one batch merge into one EventObject.
 //   * Triggers: level; kEdge = EV_CLEAR; kOneshot = EV_DISPATCH, re-armed by
 //     modify (EV_ADD | EV_ENABLE). With both filters, a oneshot fd is
-//     reported once in all, not once per filter. kExclusive works as kLevel.
+//     reported once in all, not once per filter: the wait that reports one
+//     filter disables the other (one more kevent call), so it cannot end a
+//     later wait early either. kExclusive works as kLevel.
 //   * Changes are applied with EV_RECEIPT, so each change's own error comes
 //     back; a failed add or modify rolls back the changes that succeeded,
 //     leaving nothing half-registered.
@@ -121,6 +123,11 @@ class KqueuePoller final
   // first error. EPIPE on EV_ADD counts as success and sets *epipe.
   absl::Status Apply(struct kevent* changes, const struct kevent* undo,
                      int count, std::string_view method, int fd, bool* epipe);
+
+  // Disables, with EV_DISABLE, the filter of each oneshot fd in this batch
+  // that has not fired: its EV_DISPATCH would otherwise end a later wait
+  // early with nothing to report. modify re-enables it.
+  void SilenceUnfiredOneshotFilters();
 
   int kq_;
   // Only where EVFILT_USER is missing (OpenBSD before 7.3).
