@@ -635,6 +635,35 @@ TEST_P(ConformanceTest, TimeoutIsNotCutShort) {
   });
 }
 
+TEST_P(ConformanceTest, OneshotWithBothInterestsReportsOnceInAll) {
+  // Readable first, writable later: the interest that did not fire stays
+  // silent until modify, and does not end a later wait early either. On a
+  // fresh thread, as a timed wait must be (see TimeoutIsNotCutShort).
+  OnFreshThread([&] {
+    std::unique_ptr<Poller> poller = Make(PollerOptions{});
+    ASSERT_NE(poller, nullptr);
+    SocketPair pair = MakeSocketPair();
+    const int fd = pair.left.get();
+    const EventObject both{fd, EventKind::kClient, kRW};
+    const std::string chunk(65536, 'y');
+    while (::send(fd, chunk.data(), chunk.size(), MSG_NOSIGNAL) > 0) {
+    }
+    ASSERT_TRUE(poller->add(both, Trigger::kOneshot).ok());
+    ASSERT_TRUE(WriteBytes(pair.right.get()));
+    ExpectEvents(*poller, {EventObject::Client(fd)});  // readable only
+
+    Drain(pair.right.get());  // now writable too
+    const absl::Duration timeout = absl::Milliseconds(50);
+    Stopwatch stopwatch;
+    ExpectEvents(*poller, {}, timeout);
+    EXPECT_GE(stopwatch.Elapsed(), timeout);
+
+    ASSERT_TRUE(poller->modify(both, Trigger::kOneshot).ok());
+    ExpectEvents(*poller, {both});
+    ExpectNoEvents(*poller);
+  });
+}
+
 // Makes a wait that would otherwise hang end with an event after a deadline,
 // so a broken wake() fails the test instead of stalling it.
 class Watchdog {

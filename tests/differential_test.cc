@@ -22,6 +22,21 @@
 // report is allowed for fds touched since the last wait, and only for them.
 // Nothing ready may ever be missed.
 //
+// kqueue runs in //tests:differential_emulated_kqueue_test, this file built
+// against the kqueue backend on the emulation (backends/kqueue/emulation).
+// kqueue's hangup is its write filter's EV_EOF (kqueue_poller.h), so the oracle
+// drops kHangup without write interest. With it, the filter fires on a hung-up
+// socket even while the send buffer is full, and the backend reports that as
+// kWritable | kHangup; the BSDs' poll(2) agrees (a socket that can send no more
+// is writable there), Linux's leaves POLLOUT out, so for kqueue the oracle adds
+// kWritable to a POLLHUP fd with write interest. What the emulation cannot
+// express, so this test does not check: a BSD kernel sets EV_EOF on the write
+// filter as soon as the socket can send no more, after the fd's own
+// shutdown(SHUT_WR) too, while the emulation, on epoll, sees only a full hangup
+// (EPOLLHUP). On a BSD, "shuts down own writing" alone would report kHangup
+// (and kWritable) to write interest, where this oracle expects Linux poll(2)'s
+// answer.
+//
 // On failure the seed, the failing step (the shortest failing prefix of that
 // sequence) and the operations before it are printed. Long runs (steps per
 // backend, first seed):
@@ -139,6 +154,17 @@ class Differential {
     if (backend_ == Backend::kUring && !Has(interest, Events::kReadable) &&
         ready != Events::kReadClosed) {
       ready &= ~Events::kReadClosed;
+    }
+    // kqueue: the hangup comes from EVFILT_WRITE's EV_EOF (nothing more can
+    // be sent), so without write interest there is none; with it, the
+    // filter fires on a hung-up socket even with a full send buffer, and the
+    // backend reports it as writable and hung up.
+    if (backend_ == Backend::kKqueue && (entry.revents & POLLHUP) != 0) {
+      if (Has(interest, Events::kWritable)) {
+        ready |= Events::kWritable;
+      } else {
+        ready &= ~Events::kHangup;
+      }
     }
     return ready;
   }

@@ -55,7 +55,8 @@ std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
   // not be woken, level-triggered and forever, by the peer's half-close.
   // EPOLLEXCLUSIVE admits only EPOLLIN, EPOLLOUT, EPOLLET and EPOLLWAKEUP.
   if (Has(interest, Events::kReadable)) {
-    events |= EPOLLIN | (trigger == Trigger::kExclusive ? 0 : EPOLLRDHUP);
+    events |= EPOLLIN;
+    if (trigger != Trigger::kExclusive) events |= EPOLLRDHUP;
   }
   if (Has(interest, Events::kWritable)) events |= EPOLLOUT;
   if (Has(interest, Events::kPriority)) events |= EPOLLPRI;

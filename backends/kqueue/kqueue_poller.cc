@@ -325,7 +325,40 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::Wait(
       table_.ReportUnknown(fd, DecodeKind(data), events);
     }
   }
+  SilenceUnfiredOneshotFilters();
   return table_.batch();
+}
+
+void KqueuePoller::SilenceUnfiredOneshotFilters() {
+  // kernel_events_ has been read; it holds the changes now (at most one per
+  // batch entry, since each reported at least one filter) and, as kevent
+  // allows, their receipts.
+  int count = 0;
+  const absl::Span<const EventObject> batch = table_.batch();
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const EventObject& ev = batch[i];
+    if (ev.fd < 0) continue;
+    // Only the registration's own result (not an older registration's).
+    const Entry* entry = table_.Find(ev.fd);
+    if (entry == nullptr || entry->registration.trigger != Trigger::kOneshot ||
+        !table_.InBatch(ev.fd) || entry->batch_index != i) {
+      continue;
+    }
+    for (const int16_t filter : {int16_t{EVFILT_READ}, int16_t{EVFILT_WRITE}}) {
+      const Events bit =
+          filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
+      if (!Has(entry->registration.interest, bit) || Has(ev.events, bit)) {
+        continue;
+      }
+      EV_SET(&kernel_events_[static_cast<std::size_t>(count++)], ev.fd, filter,
+             EV_DISABLE | EV_RECEIPT, 0, 0, Udata{});
+    }
+  }
+  if (count == 0) return;
+  // Receipts are ignored: a failure (an fd closed without del) leaves only
+  // the early return this prevents.
+  (void)::kevent(kq_, kernel_events_.data(), count, kernel_events_.data(),
+                 count, nullptr);
 }
 
 absl::Status KqueuePoller::Wake() {

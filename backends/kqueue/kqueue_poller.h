@@ -12,20 +12,24 @@
 //     reported in one batch merge into one EventObject.
 //   * Triggers: level; kEdge = EV_CLEAR; kOneshot = EV_DISPATCH, re-armed by
 //     modify (EV_ADD | EV_ENABLE). With both filters, a oneshot fd is
-//     reported once in all, not once per filter. kExclusive works as kLevel.
+//     reported once in all, not once per filter: the wait that reports one
+//     filter disables the other (one more kevent call), so it cannot end a
+//     later wait early either. kExclusive works as kLevel.
 //   * Changes are applied with EV_RECEIPT, so each change's own error comes
 //     back; a failed add or modify rolls back the changes that succeeded,
 //     leaving nothing half-registered.
 //   * Readiness: EVFILT_READ reports kReadable, with kReadClosed when it
-//     carries EV_EOF (the peer will send no more: a half-close and a close
-//     look the same to it); EVFILT_WRITE reports kWritable, with kHangup
-//     when it carries EV_EOF (nothing more can be sent). So kHangup needs
-//     kWritable interest here: a read-only registration sees a peer's close
-//     or a reset as kReadable | kReadClosed (| kError). BSD kernels also set
-//     EVFILT_WRITE's EV_EOF after this side's own shutdown(SHUT_WR), which
-//     then reports kHangup though data may still arrive (the emulation
-//     follows epoll and does not). EV_EOF with an error in fflags (a
-//     refused connect, a reset) and EV_ERROR report kError.
+//     carries EV_EOF (the peer will send no more: a half-close and a close look
+//     the same to it); EVFILT_WRITE reports kWritable, with kHangup when it
+//     carries EV_EOF (nothing more can be sent; kWritable then even with a full
+//     send buffer, as a socket that can send no more is writable on the BSDs,
+//     where Linux's poll(2) leaves POLLOUT out while the buffer is full). So
+//     kHangup needs kWritable interest here: a read-only registration sees a
+//     peer's close or a reset as kReadable | kReadClosed (| kError). BSD
+//     kernels also set EVFILT_WRITE's EV_EOF after this side's own
+//     shutdown(SHUT_WR), which then reports kHangup though data may still
+//     arrive (the emulation follows epoll and does not). EV_EOF with an error
+//     in fflags (a refused connect, a reset) and EV_ERROR report kError.
 //   * kPriority interest: Unimplemented from add and modify. pollio
 //     registers no out-of-band filter (FreeBSD 12+ and macOS have
 //     EVFILT_EXCEPT with NOTE_OOB, OpenBSD has none), so a caller that
@@ -47,7 +51,10 @@
 // Verification: no macOS or BSD machine runs this project's CI. On Linux the
 // unchanged sources are built against a kqueue emulation written on epoll
 // (backends/kqueue/emulation, testonly) and the whole conformance suite runs
-// against that build (//tests:conformance_emulated_kqueue_test).
+// against that build (//tests:conformance_emulated_kqueue_test), as do the
+// differential and bad-input tests (//tests:differential_emulated_kqueue_test,
+// //tests:bad_input_emulated_kqueue_test), whose comments list what the
+// emulation cannot show.
 //
 // Not thread-safe except wake(); see poller/poller.h.
 
@@ -118,6 +125,11 @@ class KqueuePoller final
   // first error. EPIPE on EV_ADD counts as success and sets *epipe.
   absl::Status Apply(struct kevent* changes, const struct kevent* undo,
                      int count, std::string_view method, int fd, bool* epipe);
+
+  // Disables, with EV_DISABLE, the filter of each oneshot fd in this batch
+  // that has not fired: its EV_DISPATCH would otherwise end a later wait
+  // early with nothing to report. modify re-enables it.
+  void SilenceUnfiredOneshotFilters();
 
   int kq_;
   // Only where EVFILT_USER is missing (OpenBSD before 7.3).

@@ -243,7 +243,7 @@ void UringPoller::CancelAndReapAll() {
   }
 }
 
-absl::Status UringPoller::EnableRing(std::string_view method, int fd) {
+absl::Status UringPoller::EnableRing(std::string_view /*method*/, int fd) {
   if (!ring_disabled_) return absl::OkStatus();
   // Debian's liburing 2.3 declares io_uring_enable_rings but does not
   // export it, so this is the system call it would make.

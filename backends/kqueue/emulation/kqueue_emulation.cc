@@ -178,7 +178,9 @@ int Harvest(Queue& queue, struct kevent* out, int capacity) {
       // BSD's read filter sets EV_EOF once the peer will send no more
       // (EPOLLRDHUP; EPOLLHUP for a pipe, which has no EPOLLRDHUP), its
       // write filter once nothing more can be sent (EPOLLHUP).
-      if (events & (EPOLLHUP | (read ? EPOLLRDHUP : 0))) ev.flags |= EV_EOF;
+      uint32_t hangup = EPOLLHUP;
+      if (read) hangup |= EPOLLRDHUP;
+      if (events & hangup) ev.flags |= EV_EOF;
       if (events & EPOLLERR) {
         // BSD reports so_error in fflags and leaves it pending, but Linux
         // has no way to read SO_ERROR without clearing it, which would take

@@ -34,6 +34,9 @@
 // Not emulated: other filters, NOTE_ flags beyond NOTE_TRIGGER, kevent data
 // beyond bytes readable. A kqueue fd closed with close() leaks its internal
 // epoll fds until the number is reused by another kqueue() (test-only).
+// Nor are the vnode and device filters: EV_ADD of a regular file, a
+// directory or /dev/null fails with EPERM, as epoll_ctl does, where a BSD
+// kernel accepts files and directories.
 
 #ifndef POLLIO_BACKENDS_KQUEUE_EMULATION_SYS_EVENT_H_
 #define POLLIO_BACKENDS_KQUEUE_EMULATION_SYS_EVENT_H_
