@@ -209,9 +209,9 @@ Registration RegistrationOf(const EventObject& ev, Trigger trigger) {
 }
 
 // The child's side of ChildRebuildsAndParentKeepsItsRegistrations. Never
-// returns. `ready` tells the parent that the child has rebuilt and woken
-// itself; `go` is the parent's answer once it has checked that this woke
-// nothing of its own.
+// returns. `ready` tells the parent that the child has rebuilt its poller
+// and called wake() on it; `go` is the parent's answer once it has checked
+// that neither reached its own poller.
 [[noreturn]] void RunChild(Poller& poller, const Fixture& fx, bool has_edge,
                            int ready, int go) {
   Require(poller.ReinitAfterFork().ok(), 1, "ReinitAfterFork");
@@ -233,30 +233,38 @@ Registration RegistrationOf(const EventObject& ev, Trigger trigger) {
       poller.ReinitAfterFork().code() == absl::StatusCode::kFailedPrecondition,
       8, "a second ReinitAfterFork is FailedPrecondition");
 
-  // Nothing is ready but the fired oneshot, which must stay silent.
+  // Nothing is ready but the fired oneshot, which must stay silent: not
+  // reported, and not ending a wait early either.
   std::map<int, Seen> seen;
-  Require(Collect(poller, 2, &seen, absl::Milliseconds(50)), 9, "wait");
-  Require(seen.empty(), 10, "nothing reported before any data (oneshot)");
+  {
+    const Stopwatch stopwatch;
+    Require(Collect(poller, 2, &seen, absl::Milliseconds(50)), 9, "wait");
+    Require(seen.empty(), 10, "nothing reported before any data (oneshot)");
+    Require(stopwatch.Elapsed() >= absl::Milliseconds(90), 10,
+            "quiet waits last their timeout (oneshot)");
+  }
 
-  // The child's wake() ends the child's own wait, and only once.
+  // The child's wake() ends the child's own wait, and only once. It stays
+  // pending (unconsumed) until the parent has checked that it did not make
+  // the parent's poller wakeable: a wake fd still shared would be readable
+  // there for as long as the child does not drain it.
   Require(poller.wake().ok(), 11, "wake()");
+  Require(SendByte(ready), 12, "handshake: ready");
+  Require(AwaitByte(go), 13, "handshake: go");
   {
     const Stopwatch stopwatch;
     absl::StatusOr<absl::Span<const EventObject>> events =
         poller.wait(absl::Seconds(5));
-    Require(events.ok() && events->empty(), 12, "woken wait is empty");
-    Require(stopwatch.Elapsed() < absl::Seconds(2), 13, "wake() ends the wait");
+    Require(events.ok() && events->empty(), 14, "woken wait is empty");
+    Require(stopwatch.Elapsed() < absl::Seconds(2), 15, "wake() ends the wait");
   }
   {
     const Stopwatch stopwatch;
     absl::StatusOr<absl::Span<const EventObject>> events = poller.wait(kStep);
-    Require(events.ok() && events->empty(), 14, "wait after the wake");
-    Require(stopwatch.Elapsed() >= absl::Milliseconds(90), 15,
+    Require(events.ok() && events->empty(), 16, "wait after the wake");
+    Require(stopwatch.Elapsed() >= absl::Milliseconds(90), 17,
             "the wake was consumed");
   }
-
-  Require(SendByte(ready), 16, "handshake: ready");
-  Require(AwaitByte(go), 17, "handshake: go");
 
   // Readiness, with each registration's token and kind (the data is in
   // the sockets the parent shares: the child never drains them).
@@ -357,9 +365,10 @@ TEST_P(ForkTest, ChildRebuildsAndParentKeepsItsRegistrations) {
     RunChild(poller(), fx, has_edge, ready_write.get(), go_read.get());
   }
 
-  // The child has rebuilt its poller and woken it. Neither may have
-  // reached this one: a wait here times out with nothing (no wake, and no
-  // oneshot re-armed or registration added behind the parent's back).
+  // The child has rebuilt its poller and called wake() on it, and will not
+  // consume that wake before `go`. Neither may have reached this poller: a
+  // wait here times out with nothing (no wake, and no oneshot re-armed or
+  // registration added behind the parent's back).
   const bool child_ready = AwaitByte(ready_read.get());
   EXPECT_TRUE(child_ready) << "the child did not get through its rebuild";
   if (child_ready) {
@@ -468,32 +477,63 @@ TEST_P(ForkTest, ReinitAfterForkInTheCreatorChangesNothing) {
   EXPECT_LT(stopwatch.Elapsed(), absl::Seconds(2));
 }
 
-// A child that only exits may destroy the poller without rebuilding it:
-// that closes the child's references and submits nothing (io_uring's
-// destructor cancels its requests only in the poller's owner process).
-TEST_P(ForkTest, DestroyingInAChildLeavesTheParentAlone) {
-  SocketPair level = MakeSocketPair();
-  const EventObject level_ev{level.left.get(), EventKind::kClient,
-                             Events::kReadable, 33};
-  ASSERT_TRUE(poller().add(level_ev).ok());
+// Forks while the parent has results it could not take yet: two ready fds
+// and max_events 1, so one wait reported one of them and the other waits
+// (on io_uring, as a completion in the ring that both processes map). The
+// child either rebuilds or destroys its poller; the parent must then still
+// report both, and the child (if it rebuilt) too.
+void ForkWithResultsPending(Backend backend, bool rebuild) {
+  PollerOptions options;
+  options.max_events = 1;
+  absl::StatusOr<std::unique_ptr<Poller>> made = NewPoller(backend, options);
+  ASSERT_TRUE(made.ok()) << made.status();
+  std::unique_ptr<Poller> poller = *std::move(made);
+  SocketPair first = MakeSocketPair();
+  SocketPair second = MakeSocketPair();
+  const EventObject first_ev{first.left.get(), EventKind::kClient,
+                             Events::kReadable, 41};
+  const EventObject second_ev{second.left.get(), EventKind::kClient,
+                              Events::kReadable, 42};
+  ASSERT_TRUE(poller->add(first_ev).ok());
+  ASSERT_TRUE(poller->add(second_ev).ok());
+  ASSERT_TRUE(WriteBytes(first.right.get()));
+  ASSERT_TRUE(WriteBytes(second.right.get()));
   std::map<int, Seen> seen;
-  ASSERT_TRUE(Collect(poller(), 1, &seen));  // armed in the kernel
-  ASSERT_TRUE(seen.empty());
+  ASSERT_TRUE(Collect(*poller, 1, &seen));
+  ASSERT_EQ(seen.size(), 1u);
 
   const pid_t child = ::fork();
   ASSERT_GE(child, 0) << std::strerror(errno);
   if (child == 0) {
-    poller_.reset();
+    if (!rebuild) {
+      poller.reset();
+      ::_exit(0);
+    }
+    Require(poller->ReinitAfterFork().ok(), 1, "ReinitAfterFork");
+    Require(Collect(*poller, 4, &seen), 2, "wait");
+    Require(SawExactly(seen, first_ev) && SawExactly(seen, second_ev), 3,
+            "both fds reported in the child");
     ::_exit(0);
   }
   const int status = WaitForChild(child);
   ASSERT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << DescribeChildStatus(status);
 
-  ASSERT_TRUE(WriteBytes(level.right.get()));
-  ASSERT_TRUE(Collect(poller(), 2, &seen));
-  EXPECT_TRUE(SawExactly(seen, level_ev));
-  EXPECT_EQ(Reports(seen, level.left.get()), 2);
+  ASSERT_TRUE(Collect(*poller, 4, &seen));
+  EXPECT_TRUE(SawExactly(seen, first_ev));
+  EXPECT_TRUE(SawExactly(seen, second_ev))
+      << "the parent lost a result it had not taken yet";
+}
+
+TEST_P(ForkTest, ChildLeavesTheParentsPendingResultsAlone) {
+  ForkWithResultsPending(GetParam(), /*rebuild=*/true);
+}
+
+// A child that only exits may destroy the poller without rebuilding it:
+// that closes the child's references and takes or submits nothing
+// (io_uring's destructor cancels and reaps only in the owner process).
+TEST_P(ForkTest, DestroyingInAChildLeavesTheParentAlone) {
+  ForkWithResultsPending(GetParam(), /*rebuild=*/false);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ForkTest,
