@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -534,6 +536,52 @@ TEST_P(ForkTest, ChildLeavesTheParentsPendingResultsAlone) {
 // (io_uring's destructor cancels and reaps only in the owner process).
 TEST_P(ForkTest, DestroyingInAChildLeavesTheParentAlone) {
   ForkWithResultsPending(GetParam(), /*rebuild=*/false);
+}
+
+// A rebuild that cannot open its fds (RLIMIT_NOFILE at 3 in the child)
+// fails with the OS error naming the call, leaves a poller that can still
+// be destroyed, and refuses a second try; the parent's poller is unchanged.
+TEST_P(ForkTest, FailedRebuildNamesTheCall) {
+  SocketPair pair = MakeSocketPair();
+  const EventObject ev{pair.left.get(), EventKind::kClient, Events::kReadable,
+                       51};
+  ASSERT_TRUE(poller().add(ev).ok());
+  std::map<int, Seen> seen;
+  ASSERT_TRUE(Collect(poller(), 1, &seen));
+  ASSERT_TRUE(seen.empty());
+
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0) << std::strerror(errno);
+  if (child == 0) {
+    rlimit limit{};
+    Require(::getrlimit(RLIMIT_NOFILE, &limit) == 0, 1, "getrlimit");
+    limit.rlim_cur = 3;  // stdin, stdout and stderr: no new fd fits
+    Require(::setrlimit(RLIMIT_NOFILE, &limit) == 0, 1, "setrlimit");
+    const absl::Status status = poller().ReinitAfterFork();
+    std::fprintf(stderr, "fork child: %s\n", status.ToString().c_str());
+    const std::string_view message(status.message().data(),
+                                   status.message().size());
+    Require(!status.ok(), 2, "ReinitAfterFork fails without fds");
+    Require(ErrnoFromStatus(status) == EMFILE, 3, "the errno is EMFILE");
+    Require(
+        message.rfind("ReinitAfterFork: ", 0) == 0 &&
+            message.find("(): Too many open files") != std::string_view::npos &&
+            message.find("unusable") != std::string_view::npos,
+        4, "the message names the call, the error and the consequence");
+    Require(poller().ReinitAfterFork().code() ==
+                absl::StatusCode::kFailedPrecondition,
+            5, "no second try");
+    poller_.reset();
+    ::_exit(0);
+  }
+  const int status = WaitForChild(child);
+  ASSERT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << DescribeChildStatus(status);
+
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ASSERT_TRUE(Collect(poller(), 2, &seen));
+  EXPECT_TRUE(SawExactly(seen, ev));
+  EXPECT_EQ(Reports(seen, pair.left.get()), 2);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ForkTest,
