@@ -355,8 +355,9 @@ class Poller {
   //     the child reads it from /proc/self/fdinfo of the inherited epoll fd
   //     (the kernel clears a fired oneshot's event mask), as it is at the
   //     time of the call: a oneshot the parent's wait collects after the
-  //     fork counts as fired too. Without /proc every oneshot is taken as
-  //     armed, and one that fired is reported once more when ready;
+  //     fork counts as fired too, and one the parent re-arms as armed.
+  //     Without /proc every oneshot is taken as armed, and one that fired
+  //     is reported once more when ready;
   //   * an fd the child closed (without `del`) before the call stays
   //     registered, as an fd closed without `del` does on each backend:
   //     epoll and kqueue leave it out of the kernel until `del`, poll and
@@ -368,8 +369,8 @@ class Poller {
   //
   // Errors: FailedPrecondition, changing nothing, when called in the
   // process that owns the poller (the one that created it, or the last one
-  // to call this, whether or not that call succeeded). Otherwise
-  // the OS error of the call that failed, named in the message (e.g.
+  // to call this, whether or not that call succeeded). Otherwise the OS
+  // error of the call that failed, named in the message (e.g.
   // "ReinitAfterFork: epoll_create1(): Too many open files"). After a
   // failure the poller holds nothing the parent uses any more, but is
   // unusable except for destruction.
@@ -440,8 +441,8 @@ class Poller {
 
  protected:
   // `capabilities`: bit 1 << Trigger for each trigger add accepts, and
-  // kPriorityInterest if it accepts kPriority.
-  // Records the calling process as the poller's owner (ReinitAfterFork).
+  // kPriorityInterest if it accepts kPriority. Records the calling process
+  // as the poller's owner (ReinitAfterFork).
   Poller(Backend backend, unsigned capabilities);
 
   // Whether the calling process is not the poller's owner: a fork child

@@ -639,10 +639,10 @@ absl::Status UringPoller::AfterFork() {
   woken_ = false;
   // The inherited ring is the parent's: its queues are mapped shared, so
   // nothing may be written to them. io_uring_queue_exit only unmaps the
-  // child's mappings and closes the child's fd (liburing 2.3: munmap,
-  // munmap, close; io_uring_unregister_ring_fd only for a registered ring
-  // fd, which this poller never registers), so the parent's ring, its
-  // requests and the files they hold are untouched.
+  // child's mappings and closes the child's fd (liburing 2.3: munmap of
+  // the entries and the rings, close; io_uring_unregister_ring_fd only for
+  // a registered ring fd, which this poller never registers), so the
+  // parent's ring, its requests and the files they hold are untouched.
   if (ring_ready_) io_uring_queue_exit(&ring_);
   ring_ = io_uring{};
   ring_ready_ = false;
@@ -654,23 +654,24 @@ absl::Status UringPoller::AfterFork() {
   pending_polls_.clear();
   linked_threads_[0] = 0;
   linked_threads_[1] = 0;
+  // Every registration with a request (queued, armed or due) gets one in
+  // the new ring at the next wait; one without (a oneshot that fired, an
+  // edge poll that failed) stays without until modify. Positions and
+  // generations need no change: no old completion can reach the new ring.
+  // Done before anything can fail, so that no state points into the old
+  // ring's memory afterwards.
+  table_.ForEach([this](Entry& entry) {
+    if (entry.state.request == 0) return;
+    entry.state.request = kPollPending;
+    pending_polls_.push_back(entry.registration.fd);
+  });
   // The parent's ring polls this eventfd: the child's wake() must not
   // reach it.
   { internal::WakeFd inherited = std::move(wake_fd_); }
   absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
   if (!wake_fd.ok()) return wake_fd.status();
   wake_fd_ = *std::move(wake_fd);
-  if (absl::Status status = SetUpRing(); !status.ok()) return status;
-  // Every registration with a request (queued, armed or due) gets one in
-  // the new ring at the next wait; one without (a oneshot that fired, an
-  // edge poll that failed) stays without until modify. Positions and
-  // generations need no change: no old completion can reach the new ring.
-  table_.ForEach([this](Entry& entry) {
-    if (entry.state.request == 0) return;
-    entry.state.request = kPollPending;
-    pending_polls_.push_back(entry.registration.fd);
-  });
-  return absl::OkStatus();
+  return SetUpRing();
 }
 
 UringPoller::RingStats UringPoller::ring_stats() const {

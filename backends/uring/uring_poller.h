@@ -115,11 +115,12 @@
 // covered.
 //
 // fork(): the ring's queues are memory the parent and the child both map,
-// and the kernel takes whatever either writes there as the parent's (only
-// the parent's thread may submit to a SINGLE_ISSUER ring, but the child's
-// writes land in its queue all the same). So a child must not wait, modify
-// or del before ReinitAfterFork() (poller/poller.h), which submits nothing
-// to the inherited ring: it unmaps and closes the child's copy
+// so whatever the child writes there is the parent's ring changing: an
+// entry it queues sits in the parent's submission queue (only the parent's
+// thread may submit to a SINGLE_ISSUER ring, but the memory is shared all
+// the same), and a completion it reaps is lost to the parent. So a child
+// must not wait, modify or del before ReinitAfterFork() (poller/poller.h),
+// which touches neither queue: it unmaps and closes the child's copy
 // (io_uring_queue_exit, which in liburing 2.3 is munmap and close, with no
 // submission and no io_uring_register for a ring fd that was never
 // registered), sets up a new ring as Create does (on a short-lived thread of
@@ -236,8 +237,8 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   absl::Status AfterFork() override;
 
   // Sets up ring_ with ring_options_ on a thread of its own (the caller's
-  // if none can be started) and queues the wake poll; ring_ready_ once
-  // ring_ must be exited.
+  // if none can be started) and queues the wake poll. Sets ring_ready_ as
+  // soon as ring_ needs io_uring_queue_exit, even if it then fails.
   absl::Status SetUpRing();
 
   // Makes room for `count` submission entries, flushing the queue to the
