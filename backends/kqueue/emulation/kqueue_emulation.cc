@@ -9,7 +9,9 @@
 // here would be inherited, and a child's kevent() would change the parent's
 // registrations. A pthread_atfork child handler closes the child's copies
 // and forgets every queue, so that in the child a kqueue fd is as absent as
-// on BSD (kevent() fails with EBADF, and the number is free for reuse).
+// on BSD (kevent() fails with EBADF, and the number is free for reuse). A
+// kqueue number its owner closed, and something else may have reused since,
+// is left open.
 
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -254,10 +258,37 @@ void UnlockAllAfterFork() {
   registry_mutex.unlock();
 }
 
+// Whether fd number `queue.master` is still the queue's master epoll
+// instance rather than a number its owner closed (the registry never
+// learns of that) and something else reused: only the master lists the
+// queue's read_epoll among its targets.
+bool StillMaster(const Queue& queue) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", queue.master);
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[4096];
+  const ssize_t got = ::read(fd, text, sizeof(text) - 1);
+  ::close(fd);
+  if (got <= 0) return false;
+  text[got] = '\0';
+  for (const char* line = std::strstr(text, "tfd:"); line != nullptr;
+       line = std::strstr(line + 1, "tfd:")) {
+    int target = -1;
+    if (std::sscanf(line, "tfd: %d", &target) == 1 &&
+        target == queue.read_epoll) {
+      return true;
+    }
+  }
+  return false;
+}
+
 void DropAllInForkChild() {
   UnlockAllAfterFork();
-  for (auto& [kq, queue] : Registry()) ::close(queue->master);
-  Registry().clear();  // ~Queue closes the rest
+  for (auto& [kq, queue] : Registry()) {
+    if (StillMaster(*queue)) ::close(queue->master);
+  }
+  Registry().clear();  // ~Queue closes the nested fds, always its own
 }
 
 void InstallForkHandlers() {

@@ -302,4 +302,22 @@ TEST_F(KqueueEmulationTest, ForkChildInheritsNoKqueue) {
   EXPECT_EQ(Poll().size(), 1u);
 }
 
+// A kqueue number its owner closed and a socket reused is the socket's:
+// the fork handler must not close it in the child.
+TEST_F(KqueueEmulationTest, ForkLeavesAReusedNumberAlone) {
+  const int closed = kqueue();
+  ASSERT_GE(closed, 0);
+  ASSERT_EQ(::close(closed), 0);
+  Pair pair;  // takes the lowest free numbers, `closed` among them
+  ASSERT_TRUE(pair.left == closed || pair.right == closed);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::_exit(::fcntl(closed, F_GETFD) >= 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+}
+
 }  // namespace
