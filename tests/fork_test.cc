@@ -538,6 +538,98 @@ TEST_P(ForkTest, DestroyingInAChildLeavesTheParentAlone) {
   ForkWithResultsPending(GetParam(), /*rebuild=*/false);
 }
 
+// An fd the child closes (without del) before the rebuild does not make it
+// fail: it stays registered, as an fd closed without del does, until del.
+TEST_P(ForkTest, AnFdClosedInTheChildStaysRegisteredUntilDel) {
+  SocketPair closed = MakeSocketPair();
+  SocketPair kept = MakeSocketPair();
+  const EventObject closed_ev{closed.left.get(), EventKind::kClient,
+                              Events::kReadable, 61};
+  const EventObject kept_ev{kept.left.get(), EventKind::kClient,
+                            Events::kReadable, 62};
+  ASSERT_TRUE(poller().add(closed_ev).ok());
+  ASSERT_TRUE(poller().add(kept_ev).ok());
+
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0) << std::strerror(errno);
+  if (child == 0) {
+    ::close(closed_ev.fd);  // the child's copy only
+    Require(poller().ReinitAfterFork().ok(), 1, "ReinitAfterFork");
+    Require(poller().size() == 2, 2, "size()");
+    Require(Registered(poller(), RegistrationOf(closed_ev, Trigger::kLevel)), 3,
+            "find(closed)");
+    Require(WriteBytes(kept.right.get()), 4, "write");
+    std::map<int, Seen> seen;
+    Require(Collect(poller(), 2, &seen), 5, "wait");
+    Require(SawExactly(seen, kept_ev), 6, "kept: reported");
+    Require(poller().del(closed_ev.fd).ok(), 7, "del(closed)");
+    Require(poller().size() == 1, 8, "size() after del");
+    Require(Collect(poller(), 1, &seen), 9, "wait");
+    Require(Reports(seen, closed_ev.fd) == 0, 10, "closed: gone after del");
+    ::_exit(0);
+  }
+  const int status = WaitForChild(child);
+  ASSERT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << DescribeChildStatus(status);
+
+  // The parent's copy of the fd is open and registered as before.
+  ASSERT_TRUE(WriteBytes(closed.right.get()));
+  std::map<int, Seen> seen;
+  ASSERT_TRUE(Collect(poller(), 2, &seen));
+  EXPECT_TRUE(SawExactly(seen, closed_ev));
+  EXPECT_EQ(seen.size(), 2u);  // and kept, which the child wrote to
+}
+
+// A child of the child rebuilds again from the child's poller: a oneshot
+// that fired before the first fork is still silent in the grandchild.
+TEST_P(ForkTest, AGrandchildRebuildsToo) {
+  SocketPair level = MakeSocketPair();
+  SocketPair oneshot = MakeSocketPair();
+  const EventObject level_ev{level.left.get(), EventKind::kClient,
+                             Events::kReadable, 71};
+  const EventObject oneshot_ev{oneshot.left.get(), EventKind::kClient,
+                               Events::kReadable, 72};
+  ASSERT_TRUE(poller().add(level_ev).ok());
+  ASSERT_TRUE(poller().add(oneshot_ev, Trigger::kOneshot).ok());
+  ASSERT_TRUE(WriteBytes(oneshot.right.get()));
+  std::map<int, Seen> seen;
+  ASSERT_TRUE(Collect(poller(), 2, &seen));
+  ASSERT_TRUE(SawExactly(seen, oneshot_ev));
+
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0) << std::strerror(errno);
+  if (child == 0) {
+    Require(poller().ReinitAfterFork().ok(), 1, "ReinitAfterFork (child)");
+    Require(Collect(poller(), 1, &seen) && seen.empty(), 2,
+            "the oneshot is silent in the child");
+    const pid_t grandchild = ::fork();
+    Require(grandchild >= 0, 3, "fork (child)");
+    if (grandchild == 0) {
+      Require(poller().ReinitAfterFork().ok(), 11,
+              "ReinitAfterFork (grandchild)");
+      Require(WriteBytes(level.right.get()), 12, "write");
+      Require(Collect(poller(), 2, &seen), 13, "wait");
+      Require(SawExactly(seen, level_ev) && seen.size() == 1, 14,
+              "level reported, the oneshot silent in the grandchild");
+      Require(poller().modify(oneshot_ev, Trigger::kOneshot).ok(), 15,
+              "modify(oneshot)");
+      Require(Collect(poller(), 2, &seen), 16, "wait");
+      Require(SawExactly(seen, oneshot_ev) && Reports(seen, oneshot_ev.fd) == 1,
+              17, "the re-armed oneshot is reported once");
+      ::_exit(0);
+    }
+    const int status = WaitForChild(grandchild);
+    ::_exit(status != -1 && WIFEXITED(status) ? WEXITSTATUS(status) : 4);
+  }
+  const int status = WaitForChild(child);
+  ASSERT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << DescribeChildStatus(status);
+  // The parent's oneshot is still its own: disarmed.
+  ASSERT_TRUE(Collect(poller(), 2, &seen));
+  EXPECT_EQ(Reports(seen, oneshot_ev.fd), 0);
+  EXPECT_TRUE(SawExactly(seen, level_ev));
+}
+
 // A rebuild that cannot open its fds (RLIMIT_NOFILE at 3 in the child)
 // fails with the OS error naming the call, leaves a poller that can still
 // be destroyed, and refuses a second try; the parent's poller is unchanged.
