@@ -1,5 +1,8 @@
 #include "poller/poller.h"
 
+#include <sys/types.h>
+#include <unistd.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -8,6 +11,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
@@ -51,6 +55,37 @@ std::optional<int> ErrnoFromStatus(const absl::Status& status) {
     return std::nullopt;
   }
   return error_number;
+}
+
+Poller::Poller(Backend backend, unsigned capabilities)
+    : backend_(backend), capabilities_(capabilities), owner_pid_(::getpid()) {}
+
+bool Poller::InForkChild() const { return ::getpid() != owner_pid_; }
+
+absl::Status Poller::ReinitAfterFork() {
+  const pid_t pid = ::getpid();
+  if (pid == owner_pid_) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "ReinitAfterFork: process ", pid,
+        " owns this poller (it created it, or rebuilt it after its fork); "
+        "call it in a fork child only"));
+  }
+  // Whatever the outcome, the parent's kernel objects are no longer this
+  // process's to touch, so a second call must not try again.
+  owner_pid_ = pid;
+  const absl::Status status = AfterFork();
+  if (status.ok()) return status;
+  absl::Status failed(
+      status.code(),
+      absl::StrCat("ReinitAfterFork: ", status.message(),
+                   "; the poller is unusable now, except for destruction"));
+  // The only payload pollio sets: ErrnoFromStatus() still finds it.
+  if (const std::optional<int> error_number = ErrnoFromStatus(status)) {
+    failed.SetPayload(
+        absl::string_view(kErrnoPayloadUrl.data(), kErrnoPayloadUrl.size()),
+        absl::Cord(std::to_string(*error_number)));
+  }
+  return failed;
 }
 
 absl::StatusOr<Registration> Poller::find(int fd) const {

@@ -96,6 +96,18 @@
 //   * Lifetime: the span returned by `wait` stays valid until the next `wait`
 //     or the Poller's destruction; `del` may scrub entries in it (fd = -1,
 //     events = kNone).
+//   * fork(): a child inherits the poller's memory, but the kernel objects
+//     behind it are the parent's: epoll's interest list (an epoll_ctl in the
+//     child edits the parent's set), the wake eventfd (the child's wake()
+//     would wake the parent) and io_uring's ring, whose queues both
+//     processes map (a child that submits or cancels corrupts the parent's
+//     ring). On the BSDs the child gets no kqueue at all. A child that goes
+//     on using the poller calls `ReinitAfterFork()` first, before any other
+//     call on it, as libuv's uv_loop_fork and Asio's notify_fork ask; the
+//     parent needs to do nothing. A child that only execs or exits need not
+//     call it: destroying the poller in a child closes only the child's
+//     references (a UringPoller submits nothing there), and the fds are
+//     close-on-exec.
 
 // API decisions, and the roads not taken:
 //
@@ -128,6 +140,7 @@
 #define POLLIO_POLLER_POLLER_H_
 
 #include <signal.h>
+#include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -353,6 +366,50 @@ class Poller {
   // The internal wake fd never shows up in results.
   ABSL_MUST_USE_RESULT absl::Status wake() { return Wake(); }
 
+  // Poller::ReinitAfterFork()
+  //
+  // In a child forked from the process that owns this poller: gives the
+  // child a poller of its own. The kernel object (epoll instance, kqueue,
+  // io_uring ring) and the wake fd are made anew, and every registration is
+  // registered again with its kind, token, interest and trigger; the
+  // parent's are left exactly as they were, since the child closes only its
+  // own references to them (io_uring: it unmaps and closes its copy of the
+  // ring and submits nothing to it). Call it in the child before any other
+  // call on the poller, and fork only while no other thread is inside a
+  // call on it (wake() aside).
+  //
+  // Afterwards, in the child:
+  //   * size(), find() and for_each() are as they were at the fork;
+  //   * level registrations are reported while ready, and a kEdge fd that
+  //     is ready is reported once more (registering it again is a new
+  //     edge);
+  //   * a kOneshot registration that fired before the fork stays silent
+  //     until `modify`. poll, io_uring and kqueue know it from their own
+  //     state. epoll does not tell user space whether a oneshot fired, so
+  //     the child reads it from /proc/self/fdinfo of the inherited epoll fd
+  //     (the kernel clears a fired oneshot's event mask), as it is at the
+  //     time of the call: a oneshot the parent's wait collects after the
+  //     fork counts as fired too, and one the parent re-arms as armed.
+  //     Without /proc every oneshot is taken as armed, and one that fired
+  //     is reported once more when ready;
+  //   * an fd the child closed (without `del`) before the call stays
+  //     registered, as an fd closed without `del` does on each backend:
+  //     epoll and kqueue leave it out of the kernel until `del`, poll and
+  //     io_uring report kError;
+  //   * the span the last `wait` returned is invalid: its results are the
+  //     parent's batch, and no later `del` scrubs them;
+  //   * the process owns the poller: a second call returns
+  //     FailedPrecondition, and a child forked from it calls it again.
+  //
+  // Errors: FailedPrecondition, changing nothing, when called in the
+  // process that owns the poller (the one that created it, or the last one
+  // to call this, whether or not that call succeeded). Otherwise the OS
+  // error of the call that failed, named in the message (e.g.
+  // "ReinitAfterFork: epoll_create1(): Too many open files"). After a
+  // failure the poller holds nothing the parent uses any more, but is
+  // unusable except for destruction.
+  ABSL_MUST_USE_RESULT absl::Status ReinitAfterFork();
+
   // Poller::backend()
   Backend backend() const { return backend_; }
 
@@ -451,9 +508,14 @@ class Poller {
 
  protected:
   // `capabilities`: bit 1 << Trigger for each trigger add accepts, and
-  // kPriorityInterest if it accepts kPriority.
-  Poller(Backend backend, unsigned capabilities)
-      : backend_(backend), capabilities_(capabilities) {}
+  // kPriorityInterest if it accepts kPriority. Records the calling process
+  // as the poller's owner (ReinitAfterFork).
+  Poller(Backend backend, unsigned capabilities);
+
+  // Whether the calling process is not the poller's owner: a fork child
+  // that has not called ReinitAfterFork(). One getpid(); for destructors,
+  // which must not touch the parent's kernel objects there.
+  bool InForkChild() const;
 
   static constexpr unsigned kAllTriggers =
       1u << static_cast<unsigned>(Trigger::kLevel) |
@@ -481,9 +543,12 @@ class Poller {
   virtual std::optional<Registration> FindRegistration(int fd) const = 0;
   virtual void VisitRegistrations(
       absl::FunctionRef<void(const Registration&)> visit) const = 0;
+  // ReinitAfterFork() once the owner check passed: the backend's rebuild.
+  virtual absl::Status AfterFork() = 0;
 
   const Backend backend_;
   const unsigned capabilities_;
+  pid_t owner_pid_;  // getpid() at creation or the last ReinitAfterFork()
 };
 
 }  // namespace pollio

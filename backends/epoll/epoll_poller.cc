@@ -1,15 +1,23 @@
 #include "backends/epoll/epoll_poller.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cinttypes>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
@@ -34,11 +42,12 @@ constexpr std::uint64_t kWakeData = std::numeric_limits<std::uint64_t>::max();
 // bits 40..62, advanced by every add. An event whose user data is not the
 // registration's comes from an older one of the same number: a file closed
 // without del that a dup keeps in the interest list. EpollState keeps the
-// registration's user data, with bit 63 set once it is deleted (no event
-// carries bit 63), so one comparison per event checks both.
+// registration's user data, with bit 63 set while the kernel holds no
+// registration under it (no event carries bit 63), so one comparison per
+// event checks both.
 constexpr int kGenerationShift = kKindBits + kFdBits;
 constexpr std::uint32_t kGenerationMask = (1u << 23) - 1;
-constexpr std::uint64_t kDeletedFlag = std::uint64_t{1} << 63;
+constexpr std::uint64_t kNotInKernelFlag = std::uint64_t{1} << 63;
 
 std::uint64_t UserData(const EventObject& ev, std::uint32_t generation) {
   return Encode(ev.fd, ev.kind) |
@@ -92,6 +101,52 @@ absl::Status CheckExclusiveInterest(std::string_view method,
       "kExclusive (EPOLLEXCLUSIVE) cannot carry kPriority (EPOLLPRI)");
 }
 
+// The bits of an epoll item's event mask that a fired EPOLLONESHOT keeps
+// (the kernel's EP_PRIVATE_BITS): all it has left once its event was
+// delivered, since every armed mask has an interest bit (and EPOLLHUP and
+// EPOLLERR, which epoll_ctl adds).
+constexpr std::uint32_t kPrivateBits =
+    EPOLLWAKEUP | EPOLLONESHOT | EPOLLET | EPOLLEXCLUSIVE;
+
+// The user data of each target of `epoll_fd` whose event mask is down to
+// kPrivateBits, sorted: oneshots that fired. nullopt if the kernel's
+// listing cannot be read. Each target is a line of
+// /proc/self/fdinfo/<epoll_fd> (fs/eventpoll.c, ep_show_fdinfo):
+//   tfd:        5 events: 40000000 data:       10000000005  pos:0 ino:...
+std::optional<std::vector<std::uint64_t>> FiredOneshots(int epoll_fd) {
+  const std::string path = "/proc/self/fdinfo/" + std::to_string(epoll_fd);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof(buffer));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      ::close(fd);
+      return std::nullopt;
+    }
+    if (got == 0) break;
+    text.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(fd);
+  std::vector<std::uint64_t> fired;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    int target = 0;
+    unsigned events = 0;
+    std::uint64_t data = 0;
+    if (std::sscanf(line.c_str(), "tfd: %d events: %x data: %" SCNx64, &target,
+                    &events, &data) == 3 &&
+        (events & ~kPrivateBits) == 0) {
+      fired.push_back(data);
+    }
+  }
+  std::sort(fired.begin(), fired.end());
+  return fired;
+}
+
 // epoll_pwait2 arrived in Linux 5.11 and glibc 2.35; the wrapper returns
 // ENOSYS on older kernels, which is how Create() probes for it.
 #if defined(__GLIBC__) && \
@@ -118,15 +173,7 @@ absl::StatusOr<std::unique_ptr<EpollPoller>> EpollPoller::Create(
   std::unique_ptr<EpollPoller> poller(
       new EpollPoller(epoll_fd, *std::move(wake_fd), options.max_events));
   poller->set_any_thread(options.registration_from_any_thread);
-
-  epoll_event wake_event{};
-  wake_event.events = EPOLLIN;
-  wake_event.data.u64 = kWakeData;
-  if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, poller->wake_fd_.read_fd(),
-                  &wake_event) != 0) {
-    return internal::ErrnoError(errno, "epoll_ctl", "ADD",
-                                poller->wake_fd_.read_fd());
-  }
+  if (absl::Status status = poller->AddWakeFd(); !status.ok()) return status;
 #if defined(POLLIO_HAVE_EPOLL_PWAIT2)
   const timespec zero{0, 0};
   poller->has_epoll_pwait2_ =
@@ -143,7 +190,20 @@ EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
       wake_fd_(std::move(wake_fd)),
       kernel_events_(static_cast<std::size_t>(max_events)) {}
 
-EpollPoller::~EpollPoller() { ::close(epoll_fd_); }
+EpollPoller::~EpollPoller() {
+  if (epoll_fd_ >= 0) ::close(epoll_fd_);
+}
+
+absl::Status EpollPoller::AddWakeFd() {
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.u64 = kWakeData;
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_.read_fd(), &wake_event) !=
+      0) {
+    return internal::ErrnoError(errno, "epoll_ctl", "ADD", wake_fd_.read_fd());
+  }
+  return absl::OkStatus();
+}
 
 absl::Status EpollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   if (absl::Status status = CheckExclusiveInterest("add", ev, trigger);
@@ -172,7 +232,16 @@ absl::Status EpollPoller::ModifyInKernel(const EventObject& ev,
   const Entry& entry = *table_.Find(ev.fd);
   const Registration old = entry.registration;
   const std::uint32_t generation = GenerationOf(entry.state.user_data);
-  if (trigger == Trigger::kExclusive || old.trigger == Trigger::kExclusive) {
+  if ((entry.state.user_data & kNotInKernelFlag) != 0) {
+    // Left out of the kernel by AfterFork(): a plain ADD, whatever the
+    // trigger; one that fails leaves it out, as it was.
+    if (absl::Status status =
+            Control(EPOLL_CTL_ADD, "ADD", ev, trigger, generation);
+        !status.ok()) {
+      return status;
+    }
+  } else if (trigger == Trigger::kExclusive ||
+             old.trigger == Trigger::kExclusive) {
     // EPOLL_CTL_MOD refuses EPOLLEXCLUSIVE (EINVAL) both ways: re-add.
     if (absl::Status status = Readd(old, ev, trigger, generation);
         !status.ok()) {
@@ -223,7 +292,7 @@ absl::Status EpollPoller::Readd(const Registration& old, const EventObject& ev,
     return status;
   }
   // Neither is in the kernel now: the table must not claim one is.
-  table_.Find(ev.fd)->state.user_data |= kDeletedFlag;
+  table_.Find(ev.fd)->state.user_data |= kNotInKernelFlag;
   table_.Erase(ev.fd, MayScrubBatch());
   return internal::ErrnoError(
       ErrnoFromStatus(status).value_or(0), "epoll_ctl", "ADD", ev.fd,
@@ -245,14 +314,17 @@ absl::Status EpollPoller::Control(int op, std::string_view op_name,
 
 absl::Status EpollPoller::DelFromKernel(
     int fd, std::unique_lock<std::mutex>& /*lock*/) {
+  Entry& entry = *table_.Find(fd);
   // EBADF / ENOENT: the fd was closed (and perhaps reused) without del, and
   // the kernel dropped the registration with it. Forgetting it here is the
-  // way to recover, so it is not an error.
-  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr) != 0 &&
+  // way to recover, so it is not an error. One AfterFork() left out of the
+  // kernel needs no call (and its number may be another file's by now).
+  if ((entry.state.user_data & kNotInKernelFlag) == 0 &&
+      ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr) != 0 &&
       errno != EBADF && errno != ENOENT) {
     return internal::ErrnoError(errno, "epoll_ctl", "DEL", fd);
   }
-  table_.Find(fd)->state.user_data |= kDeletedFlag;
+  entry.state.user_data |= kNotInKernelFlag;
   table_.Erase(fd, MayScrubBatch());
   return absl::OkStatus();
 }
@@ -319,5 +391,54 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
 }
 
 absl::Status EpollPoller::Wake() { return wake_fd_.Signal(); }
+
+absl::Status EpollPoller::AfterFork() {
+  table_.BeginBatch();  // the parent's results
+  // Whether a oneshot fired is known only to the instance the child shares
+  // with the parent, so ask it before letting go.
+  const std::optional<std::vector<std::uint64_t>> fired =
+      FiredOneshots(epoll_fd_);
+  // Closing the child's references leaves the parent's instance and wake
+  // fd as they are; closing them first means that even a failure below
+  // leaves the child nothing of the parent's to change.
+  ::close(std::exchange(epoll_fd_, -1));
+  { internal::WakeFd inherited = std::move(wake_fd_); }
+  const int epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd < 0) return internal::ErrnoError(errno, "epoll_create1");
+  epoll_fd_ = epoll_fd;
+  absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
+  if (!wake_fd.ok()) return wake_fd.status();
+  wake_fd_ = *std::move(wake_fd);
+  if (absl::Status status = AddWakeFd(); !status.ok()) return status;
+  absl::Status status;
+  table_.ForEach([&](Entry& entry) {
+    if (!status.ok()) return;
+    std::uint64_t& user_data = entry.state.user_data;
+    // Left out before (a fork's fork): it stays out.
+    if ((user_data & kNotInKernelFlag) != 0) return;
+    const Registration& registration = entry.registration;
+    // Adding a fired oneshot would arm it again: leave it to modify.
+    if (registration.trigger == Trigger::kOneshot && fired.has_value() &&
+        std::binary_search(fired->begin(), fired->end(), user_data)) {
+      user_data |= kNotInKernelFlag;
+      return;
+    }
+    // The same user data (generation included): nothing about the
+    // registration changes but the instance it is in.
+    const absl::Status added =
+        Control(EPOLL_CTL_ADD, "ADD",
+                EventObject{registration.fd, registration.kind,
+                            registration.interest, registration.token},
+                registration.trigger, GenerationOf(user_data));
+    if (added.ok()) return;
+    if (ErrnoFromStatus(added) == EBADF) {
+      // Closed without del: the kernel would have dropped it anyway.
+      user_data |= kNotInKernelFlag;
+      return;
+    }
+    status = added;
+  });
+  return status;
+}
 
 }  // namespace pollio

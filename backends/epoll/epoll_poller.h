@@ -42,6 +42,18 @@
 //     it (5.11+, probed once at Create); otherwise epoll_wait with the
 //     timeout rounded up to whole milliseconds.
 //   * wake(): an eventfd registered with the epoll set.
+//   * ReinitAfterFork() (poller/poller.h): the child reads which kOneshot
+//     registrations fired from /proc/self/fdinfo/<epoll fd>, where the
+//     kernel lists each target's event mask and has cleared a fired
+//     oneshot's to its private bits (EPOLLONESHOT, EPOLLET, ...); then it
+//     closes its reference to the shared instance and to the wake eventfd,
+//     creates its own of both and adds every registration again, under the
+//     same user data. A oneshot that fired is not added to the kernel at all
+//     (epoll_ctl always adds EPOLLHUP and EPOLLERR, so an added one would
+//     still report a hangup): `modify` adds it, `del` just forgets it.
+//     Without /proc (not mounted, or unreadable) every oneshot is taken as
+//     armed and added. An fd the child closed before the call is left out
+//     of the kernel the same way (EBADF), as an fd closed without del is.
 //
 // Linux specifics a caller must know:
 //
@@ -81,8 +93,11 @@ namespace pollio {
 
 // EpollPoller's per-fd state in the registration table.
 struct EpollState {
-  // The registration's epoll user data (kind, fd, generation); bit 63 set
-  // once it is deleted, kept so the next add advances the generation.
+  // The registration's epoll user data (kind, fd, generation), kept after
+  // del so the next add advances the generation; bit 63 set while the
+  // kernel has no registration under it: once deleted, or while
+  // ReinitAfterFork() left the fd out of the kernel (a kOneshot that had
+  // fired, an fd closed).
   std::uint64_t user_data = 0;
 };
 
@@ -109,6 +124,10 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;
   absl::StatusOr<int> NativeHandle() override { return epoll_fd_; }
+  absl::Status AfterFork() override;
+
+  // Adds the wake eventfd to the epoll set.
+  absl::Status AddWakeFd();
 
   // modify() into, out of or within kExclusive: EPOLL_CTL_DEL, then ADD of
   // `ev` with `trigger`, with `old` added back if that ADD fails (and `fd`

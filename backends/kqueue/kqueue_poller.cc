@@ -128,6 +128,13 @@ absl::StatusOr<std::unique_ptr<KqueuePoller>> KqueuePoller::Create(
   std::unique_ptr<KqueuePoller> poller(
       new KqueuePoller(kq, options.max_events));
   poller->set_any_thread(options.registration_from_any_thread);
+  if (absl::Status status = poller->AddWakeEvent(); !status.ok()) {
+    return status;
+  }
+  return poller;
+}
+
+absl::Status KqueuePoller::AddWakeEvent() {
   struct kevent change;
 #if defined(EVFILT_USER)
   EV_SET(&change, kWakeIdent, EVFILT_USER, EV_ADD | EV_CLEAR, 0, 0, Udata{});
@@ -135,14 +142,13 @@ absl::StatusOr<std::unique_ptr<KqueuePoller>> KqueuePoller::Create(
   // No EVFILT_USER (OpenBSD before 7.3): the shared pipe-based wake fd.
   absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
   if (!wake_fd.ok()) return wake_fd.status();
-  poller->wake_fd_.emplace(*std::move(wake_fd));
-  EV_SET(&change, poller->wake_fd_->read_fd(), EVFILT_READ, EV_ADD, 0, 0,
-         Udata{});
+  wake_fd_.emplace(*std::move(wake_fd));
+  EV_SET(&change, wake_fd_->read_fd(), EVFILT_READ, EV_ADD, 0, 0, Udata{});
 #endif
-  if (::kevent(kq, &change, 1, nullptr, 0, nullptr) != 0) {
-    return internal::ErrnoError(errno, "kevent", "EV_ADD wake", kq);
+  if (::kevent(kq_, &change, 1, nullptr, 0, nullptr) != 0) {
+    return internal::ErrnoError(errno, "kevent", "EV_ADD wake", kq_);
   }
-  return poller;
+  return absl::OkStatus();
 }
 
 KqueuePoller::KqueuePoller(int kq, int max_events)
@@ -150,7 +156,10 @@ KqueuePoller::KqueuePoller(int kq, int max_events)
       kq_(kq),
       kernel_events_(static_cast<std::size_t>(max_events)) {}
 
-KqueuePoller::~KqueuePoller() { ::close(kq_); }
+KqueuePoller::~KqueuePoller() {
+  // In a fork child that did not rebuild, the number is not the child's.
+  if (kq_ >= 0 && !InForkChild()) ::close(kq_);
+}
 
 absl::Status KqueuePoller::Apply(struct kevent* changes,
                                  const struct kevent* undo, int count,
@@ -372,6 +381,48 @@ absl::Status KqueuePoller::Wake() {
 #else
   return wake_fd_->Signal();
 #endif
+}
+
+absl::Status KqueuePoller::AfterFork() {
+  table_.BeginBatch();   // the parent's results
+  pending_eof_.clear();  // found again by the EV_ADDs below
+  // The child has no kqueue of the parent's: the number is not the
+  // child's to close (it may be a file opened since the fork).
+  kq_ = -1;
+#if !defined(EVFILT_USER)
+  wake_fd_.reset();  // the child's copies of the parent's wake pipe
+#endif
+  const int kq = ::kqueue();
+  if (kq < 0) return internal::ErrnoError(errno, "kqueue");
+  kq_ = kq;
+  if (absl::Status status = AddWakeEvent(); !status.ok()) return status;
+  absl::Status status;
+  table_.ForEach([&](Entry& entry) {
+    if (!status.ok()) return;
+    const Registration& registration = entry.registration;
+    struct kevent changes[2];
+    struct kevent undo[2];
+    const int count = Plan(
+        EventObject{registration.fd, registration.kind, registration.interest,
+                    registration.token},
+        registration.trigger, nullptr, entry.state.generation, changes, undo);
+    if (registration.trigger == Trigger::kOneshot && entry.state.fired) {
+      // Registered, but disabled: it fired, and must stay silent until
+      // modify, whose EV_ADD | EV_ENABLE arms it again.
+      for (int i = 0; i < count; ++i) {
+        changes[i].flags &= static_cast<uint16_t>(~EV_ENABLE);
+        changes[i].flags |= EV_DISABLE;
+      }
+    }
+    bool epipe = false;
+    const absl::Status added =
+        Apply(changes, undo, count, "EV_ADD", registration.fd, &epipe);
+    if (epipe) pending_eof_.push_back(registration.fd);
+    // EBADF: closed without del; closing dropped its knotes anyway.
+    if (added.ok() || ErrnoFromStatus(added) == EBADF) return;
+    status = added;
+  });
+  return status;
 }
 
 }  // namespace pollio

@@ -47,6 +47,17 @@
 //   * wait(timeout, mask): Unimplemented. kqueue has no atomic signal-mask
 //     wait; register the signals with EVFILT_SIGNAL instead (kevent reports
 //     them as events; block them with sigprocmask so they stay pending).
+//   * ReinitAfterFork() (poller/poller.h): a fork child inherits no kqueue
+//     (the BSDs; the Linux emulation follows them), so until the call the
+//     child's poller has no kernel side at all, and its kqueue fd number is
+//     not its own: the call forgets that number without closing it (it may
+//     name a file the child opened since), creates a kqueue and the wake
+//     event, and adds every registration again with its udata. A oneshot
+//     that fired (KqueueState::fired) is added with EV_DISABLE, silent
+//     until modify's EV_ENABLE. An fd the child closed before the call is
+//     left out of the kernel (EV_ADD fails with EBADF), as closing it drops
+//     its knotes anyway. Where there is no EVFILT_USER, the wake pipe is
+//     inherited like any pipe: the child closes its copy and makes its own.
 //
 // Verification: no macOS or BSD machine runs this project's CI. On Linux the
 // unchanged sources are built against a kqueue emulation written on epoll
@@ -119,6 +130,10 @@ class KqueuePoller final
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;
   absl::StatusOr<int> NativeHandle() override { return kq_; }
+  absl::Status AfterFork() override;
+
+  // Registers the wake event (EVFILT_USER, or the wake pipe's read end).
+  absl::Status AddWakeEvent();
 
   // Applies `count` (at most 2) changes with EV_RECEIPT. On failure, undoes
   // the ones that succeeded with the matching `undo` entries and returns the
@@ -131,7 +146,7 @@ class KqueuePoller final
   // early with nothing to report. modify re-enables it.
   void SilenceUnfiredOneshotFilters();
 
-  int kq_;
+  int kq_;  // -1 once AfterFork() has dropped the parent's number
   // Only where EVFILT_USER is missing (OpenBSD before 7.3).
   std::optional<internal::WakeFd> wake_fd_;
   std::vector<struct kevent> kernel_events_;  // max_events long, reused

@@ -264,4 +264,19 @@ absl::StatusOr<int> PollPoller::NativeHandle() {
       "kernel object to watch; nest an epoll or kqueue poller instead");
 }
 
+absl::Status PollPoller::AfterFork() {
+  table_.BeginBatch();  // the parent's results
+  // The wake fd is the one thing the child shares with the parent (its
+  // wake() would end the parent's wait). Close the child's copy before
+  // opening another, so that even a failure leaves nothing shared; poll(2)
+  // skips the negative slot meanwhile.
+  { internal::WakeFd inherited = std::move(wake_fd_); }
+  pollfds_[0].fd = -1;
+  absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
+  if (!wake_fd.ok()) return wake_fd.status();
+  wake_fd_ = *std::move(wake_fd);
+  pollfds_[0] = pollfd{wake_fd_.read_fd(), POLLIN, 0};
+  return absl::OkStatus();
+}
+
 }  // namespace pollio

@@ -34,6 +34,10 @@
 //     only). POLLRDHUP is Linux's: on other systems
 //     a peer's shutdown of writing shows only as kReadable (read() returns
 //     0), and kReadClosed is never reported.
+//   * ReinitAfterFork() (poller/poller.h): poll(2) keeps nothing in the
+//     kernel between calls, so the child's copy of the pollfd array is its
+//     own already, disarmed oneshot slots included; only the wake fd is
+//     shared, and the child closes its copy and opens its own.
 //
 // Not thread-safe except wake(); see poller/poller.h.
 
@@ -103,6 +107,7 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   void MarkStale();
   // The array from the table. Requires the table lock; the waiter only.
   void Rebuild();
+  absl::Status AfterFork() override;
 
   bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
   internal::WakeFd wake_fd_;

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <utility>
 
+#include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
@@ -162,25 +163,33 @@ absl::StatusOr<std::unique_ptr<UringPoller>> UringPoller::Create(
       new UringPoller(*std::move(wake_fd), options.max_events));
   poller->set_any_thread(options.registration_from_any_thread);
   poller->check_fd_on_add_ = options.check_fd_on_add;
+  poller->ring_options_ = ring_options;
+  if (absl::Status status = poller->SetUpRing(); !status.ok()) return status;
+  return poller;
+}
 
-  SetupCall call{ring_options.setup, ring_options.submission_entries,
-                 &poller->ring_,     ring_options.completion_entries,
-                 io_uring_params{},  -EINVAL};
+absl::Status UringPoller::SetUpRing() {
+  SetupCall call{ring_options_.setup,
+                 ring_options_.submission_entries,
+                 &ring_,
+                 ring_options_.completion_entries,
+                 io_uring_params{},
+                 -EINVAL};
   if (!SetUpOnOwnThread(call)) {
-    poller->linked_threads_[0] = internal::CurrentThreadId();
+    linked_threads_[0] = internal::CurrentThreadId();
   }
   const io_uring_params& params = call.params;
   if (call.result < 0) return SetupError(-call.result);
-  poller->ring_ready_ = true;
-  poller->ring_disabled_ = (params.flags & IORING_SETUP_R_DISABLED) != 0;
-  poller->skip_nop_completions_ = (params.features & IORING_FEAT_CQE_SKIP) != 0;
+  ring_ready_ = true;
+  ring_disabled_ = (params.flags & IORING_SETUP_R_DISABLED) != 0;
+  skip_nop_completions_ = (params.features & IORING_FEAT_CQE_SKIP) != 0;
   if ((params.features & IORING_FEAT_EXT_ARG) == 0) {
     return absl::UnavailableError(
         "io_uring: the kernel lacks IORING_FEAT_EXT_ARG (Linux 5.11+), "
         "needed for timed waits in one system call");
   }
-  poller->QueueWakePoll();
-  return poller;
+  QueueWakePoll();
+  return absl::OkStatus();
 }
 
 UringPoller::UringPoller(internal::WakeFd wake_fd, int max_events)
@@ -194,9 +203,14 @@ UringPoller::UringPoller(internal::WakeFd wake_fd, int max_events)
 
 UringPoller::~UringPoller() {
   if (!ring_ready_) return;
-  if (!ring_disabled_) CancelAndReapAll();
+  // In a fork child that kept the parent's ring, cancelling would submit
+  // to the parent's queue, and the threads linked to it are the parent's:
+  // only unmap and close the child's copy.
+  const bool parents_ring = InForkChild();
+  if (!ring_disabled_ && !parents_ring) CancelAndReapAll();
   io_uring_queue_exit(&ring_);
   if (nested_eventfd_ >= 0) ::close(nested_eventfd_);
+  if (parents_ring) return;
   for (const int thread_id : linked_threads_) {
     if (thread_id != 0) internal::ExpectTeardownInterrupt(thread_id);
   }
@@ -453,6 +467,11 @@ absl::Status UringPoller::DelFromKernel(int fd,
 
 absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     absl::Duration timeout, const sigset_t* mask) {
+  if (ABSL_PREDICT_FALSE(!ring_ready_)) {
+    // Only a failed AfterFork() leaves the poller without a ring.
+    return absl::FailedPreconditionError(
+        "wait: no io_uring ring (ReinitAfterFork failed)");
+  }
   BeginWait();
   std::unique_lock<std::mutex> lock = LockTable();
   woken_ = false;
@@ -728,11 +747,60 @@ bool UringPoller::OnOwnerThread() const {
 
 void UringPoller::NotifyWaiter() { (void)wake_fd_.Signal(); }
 
+absl::Status UringPoller::AfterFork() {
+  table_.BeginBatch();  // the parent's results
+  woken_ = false;
+  // The inherited ring is the parent's: its queues are mapped shared, so
+  // nothing may be written to them. io_uring_queue_exit only unmaps the
+  // child's mappings and closes the child's fd (liburing 2.3: munmap of
+  // the entries and the rings, close; io_uring_unregister_ring_fd only for
+  // a registered ring fd, which this poller never registers), so the
+  // parent's ring, its requests and the files they hold are untouched.
+  if (ring_ready_) io_uring_queue_exit(&ring_);
+  ring_ = io_uring{};
+  ring_ready_ = false;
+  ring_disabled_ = false;
+  // Every request and link below belonged to the old ring.
+  live_requests_ = 0;
+  wake_poll_armed_ = false;
+  pending_removals_.clear();
+  pending_polls_.clear();
+  linked_threads_[0] = 0;
+  linked_threads_[1] = 0;
+  in_wait_ = false;
+  removal_waiters_ = 0;
+  // The eventfd native_handle() exported is registered with the parent's
+  // ring; the child asks for a new one.
+  if (nested_eventfd_ >= 0) ::close(nested_eventfd_);
+  nested_eventfd_ = -1;
+  nested_ = false;
+  // Every registration with a request (queued, armed or due) gets one in
+  // the new ring at the next wait; one without (a oneshot that fired, an
+  // edge poll that failed) stays without until modify. Positions and
+  // generations need no change: no old completion can reach the new ring.
+  // Done before anything can fail, so that no state points into the old
+  // ring's memory afterwards.
+  table_.ForEach([this](Entry& entry) {
+    if (entry.state.request == 0) return;
+    entry.state.request = kPollPending;
+    pending_polls_.push_back(entry.registration.fd);
+  });
+  // The parent's ring polls this eventfd: the child's wake() must not
+  // reach it.
+  { internal::WakeFd inherited = std::move(wake_fd_); }
+  absl::StatusOr<internal::WakeFd> wake_fd = internal::WakeFd::Create();
+  if (!wake_fd.ok()) return wake_fd.status();
+  wake_fd_ = *std::move(wake_fd);
+  return SetUpRing();
+}
+
 UringPoller::RingStats UringPoller::ring_stats() const {
   RingStats stats;
   stats.live_requests = live_requests_;
-  stats.submissions_queued = io_uring_sq_ready(&ring_);
-  stats.completions_ready = io_uring_cq_ready(&ring_);
+  if (ring_ready_) {
+    stats.submissions_queued = io_uring_sq_ready(&ring_);
+    stats.completions_ready = io_uring_cq_ready(&ring_);
+  }
   stats.enter_calls = enter_calls_;
   return stats;
 }

@@ -82,7 +82,8 @@
 //     kernel keeps completing connections on it) until `del`, the poller's
 //     destruction or, at process exit, the kernel's asynchronous teardown of
 //     the ring. A forked child inherits the ring, and with it every armed
-//     poll's file, until it closes the ring fd or exits. Once the armed poll
+//     poll's file, until it closes the ring fd (ReinitAfterFork() or the
+//     poller's destruction) or exits. Once the armed poll
 //     completes, an fd number no longer open reports kError (the re-armed
 //     poll fails with EBADF) until it is del'd; under kLevel once per wait.
 //   * Result order: completion order, as the kernel posts them.
@@ -112,6 +113,26 @@
 // on the ring's owner thread may still see one EINTR, as libuv's and
 // liburing's users do; and a KqueuePoller on the Linux emulation is not
 // covered.
+//
+// fork(): the ring's queues are memory the parent and the child both map,
+// so whatever the child writes there is the parent's ring changing: an
+// entry it queues sits in the parent's submission queue (only the parent's
+// thread may submit to a SINGLE_ISSUER ring, but the memory is shared all
+// the same), and a completion it reaps is lost to the parent. So a child
+// must not wait, modify or del before ReinitAfterFork() (poller/poller.h),
+// which touches neither queue: it unmaps and closes the child's copy
+// (io_uring_queue_exit, which in liburing 2.3 is munmap and close, with no
+// submission and no io_uring_register for a ring fd that was never
+// registered), sets up a new ring as Create does (on a short-lived thread of
+// its own, with the same RingOptions) and a new wake eventfd, forgets the
+// old ring's requests (live requests, removals to retry, the wake poll, the
+// threads linked to it), and queues a poll for every registration, which
+// the next wait submits. A kOneshot that fired, and a kEdge poll that failed
+// (EBADF), have no request and stay without one until modify. Destroying a
+// UringPoller in a fork child that did not call it unmaps and closes the
+// child's copy and submits nothing either: the cancellations the destructor
+// makes in its owner process are skipped there. If the new ring cannot be
+// set up, wait() returns FailedPrecondition until destruction.
 //
 // Availability: when io_uring is switched off (kernel.io_uring_disabled,
 // a seccomp filter such as Docker's default one: EPERM) or absent (ENOSYS),
@@ -230,6 +251,12 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   bool OnOwnerThread() const;
   void NotifyWaiter();
   void SignalNestedEventfdIfBehind();
+  absl::Status AfterFork() override;
+
+  // Sets up ring_ with ring_options_ on a thread of its own (the caller's
+  // if none can be started) and queues the wake poll. Sets ring_ready_ as
+  // soon as ring_ needs io_uring_queue_exit, even if it then fails.
+  absl::Status SetUpRing();
 
   // Makes room for `count` submission entries, flushing the queue to the
   // kernel if needed. Afterwards io_uring_get_sqe succeeds `count` times.
@@ -261,6 +288,7 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   absl::Status QueuePendingRequests();
 
   io_uring ring_{};
+  RingOptions ring_options_;  // as Create got them, for AfterFork()
   bool ring_ready_ = false;
   bool ring_disabled_ = false;   // IORING_SETUP_R_DISABLED until first use
   bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add

@@ -21,9 +21,11 @@
 // for the hand-off),
 // each of which changes the table (Insert / Update / Erase) only once the
 // kernel accepted the change, so a failed call changes nothing; plus the
-// Poller hooks Wait() and Wake(). The calls into the backend are static
-// (CRTP), so a public call costs one virtual call, as it did when each
-// backend implemented the public methods itself, and an event none.
+// Poller hooks Wait(), Wake() and AfterFork() (ReinitAfterFork's rebuild: a
+// new kernel object and wake fd, every table entry registered again). The
+// calls into the backend are static (CRTP), so a public call costs one
+// virtual call, as it did when each backend implemented the public methods
+// itself, and an event none.
 
 #ifndef POLLIO_POLLER_INTERNAL_POLLER_BASE_H_
 #define POLLIO_POLLER_INTERNAL_POLLER_BASE_H_

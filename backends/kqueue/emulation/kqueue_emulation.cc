@@ -4,10 +4,19 @@
 // (EPOLLET) and EV_ONESHOT / EV_DISPATCH (EPOLLONESHOT) mode, which one epoll
 // registration per fd could not. EVFILT_USER events live in a map, with an
 // eventfd in the master set kept readable while one is triggered.
+//
+// fork(): BSD gives a child none of the parent's kqueues, but the epoll fds
+// here would be inherited, and a child's kevent() would change the parent's
+// registrations. A pthread_atfork child handler closes the child's copies
+// and forgets every queue, so that in the child a kqueue fd is as absent as
+// on BSD (kevent() fails with EBADF, and the number is free for reuse). A
+// kqueue number its owner closed, and something else may have reused since,
+// is left open.
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/event.h>
 #include <sys/eventfd.h>
@@ -17,6 +26,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +41,12 @@ struct Knote {
   uint16_t mode = 0;  // EV_CLEAR, EV_ONESHOT, EV_DISPATCH as registered
   void* udata = nullptr;
   bool enabled = true;
+  // Whether the fd is in the filter's epoll set. A knote disabled with
+  // EV_DISABLE is taken out: epoll reports EPOLLHUP and EPOLLERR whatever
+  // the mask, so left in, it would keep the kqueue fd readable with nothing
+  // to harvest, and kevent() would spin until its timeout. (One that
+  // EV_DISPATCH disabled stays in: EPOLLONESHOT has disarmed it entirely.)
+  bool in_epoll = false;
 };
 
 struct UserEvent {
@@ -90,9 +107,10 @@ int ApplyFdChange(Queue& queue, const struct kevent& change) {
   const int epoll_fd = read ? queue.read_epoll : queue.write_epoll;
   const int fd = static_cast<int>(change.ident);
   const auto it = knotes.find(change.ident);
+  const bool in_epoll = it != knotes.end() && it->second.in_epoll;
   if (change.flags & EV_DELETE) {
     if (it == knotes.end()) return ENOENT;
-    ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);  // may be closed
+    if (in_epoll) ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
     knotes.erase(it);
     return 0;
   }
@@ -109,11 +127,17 @@ int ApplyFdChange(Queue& queue, const struct kevent& change) {
   } else {
     return EINVAL;
   }
-  epoll_event event{};
-  event.events = EpollEvents(change.filter, knote);
-  event.data.u64 = change.ident;
-  const int op = it == knotes.end() ? EPOLL_CTL_ADD : EPOLL_CTL_MOD;
-  if (::epoll_ctl(epoll_fd, op, fd, &event) != 0) return errno;
+  if (knote.enabled) {
+    epoll_event event{};
+    event.events = EpollEvents(change.filter, knote);
+    event.data.u64 = change.ident;
+    const int op = in_epoll ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    if (::epoll_ctl(epoll_fd, op, fd, &event) != 0) return errno;
+    knote.in_epoll = true;
+  } else {
+    if (in_epoll) ::epoll_ctl(epoll_fd, EPOLL_CTL_DEL, fd, nullptr);
+    knote.in_epoll = false;
+  }
   knotes[change.ident] = knote;
   return 0;
 }
@@ -223,9 +247,64 @@ int Harvest(Queue& queue, struct kevent* out, int capacity) {
   return count;
 }
 
+// pthread_atfork handlers: no queue may be mid-change at the fork, so the
+// child's copies are consistent; the child then drops them all (BSD gives
+// a child no kqueue).
+void LockAllForFork() {
+  registry_mutex.lock();
+  for (auto& [kq, queue] : Registry()) queue->mutex.lock();
+}
+
+void UnlockAllAfterFork() {
+  for (auto& [kq, queue] : Registry()) queue->mutex.unlock();
+  registry_mutex.unlock();
+}
+
+// Whether fd number `queue.master` is still the queue's master epoll
+// instance rather than a number its owner closed (the registry never
+// learns of that) and something else reused: only the master lists the
+// queue's read_epoll among its targets.
+bool StillMaster(const Queue& queue) {
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", queue.master);
+  const int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char text[4096];
+  const ssize_t got = ::read(fd, text, sizeof(text) - 1);
+  ::close(fd);
+  if (got <= 0) return false;
+  text[got] = '\0';
+  for (const char* line = std::strstr(text, "tfd:"); line != nullptr;
+       line = std::strstr(line + 1, "tfd:")) {
+    int target = -1;
+    if (std::sscanf(line, "tfd: %d", &target) == 1 &&
+        target == queue.read_epoll) {
+      return true;
+    }
+  }
+  return false;
+}
+
+void DropAllInForkChild() {
+  UnlockAllAfterFork();
+  for (auto& [kq, queue] : Registry()) {
+    if (StillMaster(*queue)) ::close(queue->master);
+  }
+  Registry().clear();  // ~Queue closes the nested fds, always its own
+}
+
+void InstallForkHandlers() {
+  static const bool installed = [] {
+    ::pthread_atfork(&LockAllForFork, &UnlockAllAfterFork, &DropAllInForkChild);
+    return true;
+  }();
+  (void)installed;
+}
+
 }  // namespace
 
 extern "C" int kqueue(void) {
+  InstallForkHandlers();
   auto queue = std::make_shared<Queue>();
   queue->master = ::epoll_create1(EPOLL_CLOEXEC);
   queue->read_epoll = ::epoll_create1(EPOLL_CLOEXEC);

@@ -3,9 +3,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/event.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -249,6 +252,72 @@ TEST_F(KqueueEmulationTest, DisabledRegistrationStaysSilent) {
   EXPECT_TRUE(Poll().empty());
   ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ENABLE), 0);
   EXPECT_EQ(Poll().size(), 1u);
+}
+
+// epoll reports EPOLLHUP whatever the mask: a disabled registration must not
+// keep the kqueue readable with nothing to report (kevent would spin).
+TEST_F(KqueueEmulationTest, DisabledRegistrationStaysSilentThroughAHangup) {
+  Pair pair;
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ADD | EV_DISABLE), 0);
+  ::close(pair.right);
+  pair.right = -1;
+  timespec cpu_before;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_before);
+  struct kevent event;
+  const timespec wait{0, 100'000'000};
+  EXPECT_EQ(kevent(kq_, nullptr, 0, &event, 1, &wait), 0);
+  timespec cpu_after;
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu_after);
+  const long cpu_ns = (cpu_after.tv_sec - cpu_before.tv_sec) * 1'000'000'000L +
+                      (cpu_after.tv_nsec - cpu_before.tv_nsec);
+  // A spin burns tens of milliseconds of the 100 even on a loaded machine;
+  // a blocked wait, well under one.
+  EXPECT_LT(cpu_ns, 5'000'000L) << "kevent spun while waiting";
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ENABLE), 0);
+  const std::vector<struct kevent> events = Poll();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_TRUE(events[0].flags & EV_EOF);
+}
+
+// As on BSD, a fork child has no kqueue of its parent's, and the parent's
+// is left as it was.
+TEST_F(KqueueEmulationTest, ForkChildInheritsNoKqueue) {
+  Pair pair;
+  ASSERT_EQ(Change(pair.left, EVFILT_READ, EV_ADD), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // No gtest assertions in the child: its exit status says it all.
+    const timespec zero{0, 0};
+    struct kevent event;
+    const bool gone = kevent(kq_, nullptr, 0, &event, 1, &zero) == -1 &&
+                      errno == EBADF && ::fcntl(kq_, F_GETFD) == -1;
+    const int fresh = kqueue();
+    ::_exit(gone && fresh >= 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  ASSERT_EQ(::write(pair.right, "x", 1), 1);
+  EXPECT_EQ(Poll().size(), 1u);
+}
+
+// A kqueue number its owner closed and a socket reused is the socket's:
+// the fork handler must not close it in the child.
+TEST_F(KqueueEmulationTest, ForkLeavesAReusedNumberAlone) {
+  const int closed = kqueue();
+  ASSERT_GE(closed, 0);
+  ASSERT_EQ(::close(closed), 0);
+  Pair pair;  // takes the lowest free numbers, `closed` among them
+  ASSERT_TRUE(pair.left == closed || pair.right == closed);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::_exit(::fcntl(closed, F_GETFD) >= 0 ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 }  // namespace

@@ -19,7 +19,11 @@
 //     with errno;
 //   * EV_CLEAR: reported once per new activation (as edge triggering);
 //     EV_ONESHOT: reported once, then deleted; EV_DISPATCH: reported once,
-//     then disabled until EV_ENABLE;
+//     then disabled until EV_ENABLE; EV_DISABLE (also with EV_ADD): stays
+//     registered and reports nothing, not even EV_EOF, until EV_ENABLE;
+//   * fork(): a child inherits no kqueue. Its copies are closed in the
+//     child (pthread_atfork), so kevent() on one fails with EBADF and the
+//     number is free, as on BSD;
 //   * EV_EOF on EVFILT_READ when the peer will send no more (it closed, or
 //     shut down writing: EPOLLRDHUP or EPOLLHUP), on EVFILT_WRITE when
 //     nothing more can be sent (EPOLLHUP: both directions are shut). Unlike
