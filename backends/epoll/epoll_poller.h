@@ -67,6 +67,12 @@
 //
 // Not thread-safe except wake(); see poller/poller.h.
 
+// Registration from any thread (PollerOptions::registration_from_any_thread):
+// epoll_ctl applies a change to a wait in progress by itself, so changes are
+// made at once under the table lock; the waiting thread takes the lock only
+// to read the results. Events of a registration deleted while the wait was
+// blocked are dropped.
+
 #ifndef POLLIO_BACKENDS_EPOLL_EPOLL_POLLER_H_
 #define POLLIO_BACKENDS_EPOLL_EPOLL_POLLER_H_
 

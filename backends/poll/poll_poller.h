@@ -41,6 +41,15 @@
 //
 // Not thread-safe except wake(); see poller/poller.h.
 
+// Registration from any thread (PollerOptions::registration_from_any_thread):
+// the pollfd array belongs to the waiting thread. A change from another
+// thread while it is inside ppoll updates the table, marks the array stale
+// and wakes the waiter, which rebuilds the array (O(registered fds)) and
+// polls again for the rest of its timeout; a del also waits until the
+// waiter has left ppoll, which holds a reference to every polled file.
+// Outside a wait, changes apply to the array directly, as without the
+// option.
+
 #ifndef POLLIO_BACKENDS_POLL_POLL_POLLER_H_
 #define POLLIO_BACKENDS_POLL_POLL_POLLER_H_
 

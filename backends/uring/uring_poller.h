@@ -99,6 +99,15 @@
 // is also what keeps io_uring from interrupting the thread's other blocking
 // calls, such as an epoll_wait, with EINTR.)
 //
+// Registration from any thread (PollerOptions::registration_from_any_thread):
+// only the owner thread touches the submission queue. Another thread's add
+// and modify go to a list the owner submits from, with a wake through the
+// ring's wake fd (which then carries no user wake: a flag tells them
+// apart); its del of an armed poll hands the cancel over and waits until
+// the owner has flushed it (one io_uring_enter) and the file is released,
+// so it blocks while the owner is not in wait. native_handle() and
+// registration from any thread are not meant to be combined.
+//
 // Teardown: destroying a UringPoller cancels and reaps its requests first,
 // but the kernel's ring exit (15-30 ms after) still interrupts each thread
 // the kernel linked to the ring once (io_ring_exit_work queues task work

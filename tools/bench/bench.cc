@@ -79,10 +79,17 @@ std::string& ContenderFilter() {
 
 std::vector<Contender> AllContenders() {
   std::vector<Contender> all = {
-      Make<RawEpoll>("epoll"), Make<PollioDriver<EpollPoller>>("epoll"),
-      Make<RawPoll>("poll"),   Make<PollioDriver<PollPoller>>("poll"),
-      Make<RawUring>("uring"), Make<PollioDriver<UringPoller>>("uring"),
-      Make<Libevent>("epoll"), Make<Libev>("epoll"),
+      Make<RawEpoll>("epoll"),
+      Make<PollioDriver<EpollPoller>>("epoll"),
+      Make<RawPoll>("poll"),
+      Make<PollioDriver<PollPoller>>("poll"),
+      Make<RawUring>("uring"),
+      Make<PollioDriver<UringPoller>>("uring"),
+      Make<PollioDriver<EpollPoller, true>>("epoll"),
+      Make<PollioDriver<PollPoller, true>>("poll"),
+      Make<PollioDriver<UringPoller, true>>("uring"),
+      Make<Libevent>("epoll"),
+      Make<Libev>("epoll"),
   };
   std::vector<Contender> available;
   for (Contender& contender : all) {

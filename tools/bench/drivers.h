@@ -231,7 +231,9 @@ class RawUring {
 // ---------------------------------------------------------------------------
 // pollio, through the concrete backend class.
 
-template <typename Backend>
+// kAnyThread: PollerOptions::registration_from_any_thread, to show what the
+// table lock costs a single-threaded loop.
+template <typename Backend, bool kAnyThread = false>
 class PollioDriver {
  public:
   static const char* const kName;
@@ -241,6 +243,7 @@ class PollioDriver {
     PollerOptions options;
     options.max_events = kMaxEvents;
     options.check_fd_on_add = false;
+    options.registration_from_any_thread = kAnyThread;
     auto made = Backend::Create(options);
     if (made.ok()) poller_ = *std::move(made);
   }
@@ -270,6 +273,15 @@ template <>
 inline const char* const PollioDriver<PollPoller>::kName = "pollio_poll";
 template <>
 inline const char* const PollioDriver<UringPoller>::kName = "pollio_uring";
+template <>
+inline const char* const PollioDriver<EpollPoller, true>::kName =
+    "pollio_epoll_any_thread";
+template <>
+inline const char* const PollioDriver<PollPoller, true>::kName =
+    "pollio_poll_any_thread";
+template <>
+inline const char* const PollioDriver<UringPoller, true>::kName =
+    "pollio_uring_any_thread";
 
 // ---------------------------------------------------------------------------
 // The peers.
