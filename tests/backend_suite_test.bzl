@@ -1,0 +1,34 @@
+"""A test suite run over every backend, in the two builds that have them."""
+
+load("@rules_cc//cc:defs.bzl", "cc_test")
+
+def backend_suite_test(name, srcs, deps, size = "medium", data = []):
+    """Two cc_tests of the same sources, parameterised over every Backend.
+
+    `<name>_test` links //poller:factory (the backends this platform has);
+    `<name>_emulated_kqueue_test` links //poller:factory_emulated_kqueue, the
+    kqueue backend built against the Linux emulation, so that kqueue runs in
+    CI instead of skipping.
+
+    Args:
+      name: the suite's name, without the _test suffix.
+      srcs: the test sources.
+      deps: everything but the factory.
+      size: the tests' size.
+      data: runfiles both tests read.
+    """
+    cc_test(
+        name = name + "_test",
+        size = size,
+        srcs = srcs,
+        data = data,
+        deps = deps + ["//poller:factory"],
+    )
+    cc_test(
+        name = name + "_emulated_kqueue_test",
+        size = size,
+        srcs = srcs,
+        data = data,
+        target_compatible_with = ["@platforms//os:linux"],
+        deps = deps + ["//poller:factory_emulated_kqueue"],
+    )
