@@ -79,7 +79,9 @@ class ConformanceTest : public ::testing::TestWithParam<Backend> {
     return poller.ok() ? *std::move(poller) : nullptr;
   }
 
-  bool HasEdge() const { return GetParam() != Backend::kPoll; }
+  // The capability query, not the backend's name: tested against what add
+  // accepts by SupportsAnswersWhatAddAccepts.
+  bool HasEdge() const { return poller_->supports(Trigger::kEdge); }
 
   Poller& poller() { return *poller_; }
   std::unique_ptr<Poller> poller_;
@@ -262,7 +264,7 @@ TEST_P(ConformanceTest, BadInputGetsItsStatusAndChangesNothing) {
                              Events::kPriority};
   const EventObject live_priority{live.left.get(), EventKind::kClient,
                                   Events::kReadable | Events::kPriority};
-  if (GetParam() == Backend::kKqueue) {
+  if (!poller().supports_priority()) {
     expect_unchanged(poller().add(priority), absl::StatusCode::kUnimplemented,
                      "add with kPriority on kqueue");
     expect_unchanged(poller().modify(live_priority),
@@ -286,6 +288,32 @@ TEST_P(ConformanceTest, BadInputGetsItsStatusAndChangesNothing) {
                      absl::StatusCode::kUnimplemented,
                      "modify to edge on poll");
   }
+}
+
+TEST_P(ConformanceTest, SupportsAnswersWhatAddAccepts) {
+  for (const Trigger trigger : {Trigger::kLevel, Trigger::kEdge,
+                                Trigger::kOneshot, Trigger::kExclusive}) {
+    SocketPair pair = MakeSocketPair();
+    const absl::Status added =
+        poller().add(EventObject::Client(pair.left.get()), trigger);
+    EXPECT_EQ(poller().supports(trigger),
+              added.code() != absl::StatusCode::kUnimplemented)
+        << TriggerName(trigger) << ": " << added;
+    if (added.ok()) {
+      ASSERT_TRUE(poller().del(pair.left.get()).ok());
+    }
+  }
+  EXPECT_FALSE(poller().supports(static_cast<Trigger>(9)));
+  EXPECT_FALSE(poller().supports(static_cast<Trigger>(200)));
+  SocketPair pair = MakeSocketPair();
+  const absl::Status added = poller().add(
+      EventObject{pair.left.get(), EventKind::kClient, Events::kPriority});
+  EXPECT_EQ(poller().supports_priority(),
+            added.code() != absl::StatusCode::kUnimplemented)
+      << added;
+  // Only poll lacks edge, only kqueue lacks priority.
+  EXPECT_EQ(poller().supports(Trigger::kEdge), GetParam() != Backend::kPoll);
+  EXPECT_EQ(poller().supports_priority(), GetParam() != Backend::kKqueue);
 }
 
 TEST_P(ConformanceTest, OsErrorsNameTheCallAndFd) {

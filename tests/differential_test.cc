@@ -182,7 +182,7 @@ class Differential {
   }
 
   Trigger RandomTrigger() {
-    const bool has_edge = backend_ != Backend::kPoll;
+    const bool has_edge = poller_->supports(Trigger::kEdge);
     const int choice = static_cast<int>(random_() % (has_edge ? 3 : 2));
     if (choice == 0) return Trigger::kLevel;
     if (choice == 1) return Trigger::kOneshot;

@@ -142,8 +142,7 @@ class ReleaseTest : public ::testing::TestWithParam<Case> {
   }
 
   bool SkipUnsupportedTrigger() {
-    return GetParam().trigger == Trigger::kEdge &&
-           GetParam().backend == Backend::kPoll;
+    return !poller_->supports(GetParam().trigger);
   }
 
   // Registers `fd` under the case's trigger and brings it to the case's
