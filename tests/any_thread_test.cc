@@ -268,6 +268,106 @@ TEST_P(AnyThreadTest, WorkersChurnWhileOneThreadWaits) {
   EXPECT_EQ(poller_->size(), 0u);
 }
 
+// Several threads add, modify and delete the same two fds at once: each
+// call gets a status that is right for some order of the calls, results
+// carry only tokens a call really registered (with their kinds), and at the
+// end the table, the kernel and a last wait agree.
+TEST_P(AnyThreadTest, ThreadsRacingOnTheSameFdsStayConsistent) {
+  constexpr int kThreads = 4;
+  constexpr int kOps = 300;
+  constexpr std::uint64_t kTokens = kThreads * kOps + 1;
+  SocketPair pairs[2] = {MakeSocketPair(), MakeSocketPair()};
+  for (SocketPair& pair : pairs) ASSERT_TRUE(WriteBytes(pair.right.get()));
+  std::vector<std::atomic<bool>> registered_ever(kTokens);
+  std::atomic<int> violations{0};
+  std::atomic<bool> done{false};
+  std::size_t found = 0;
+  int lost = 0;
+
+  // Waits, and at the end checks the end state, on one thread (an io_uring
+  // belongs to the thread that waits): what find says is what the kernel
+  // reports.
+  std::thread waiter([&] {
+    while (!done.load()) {
+      absl::StatusOr<absl::Span<const EventObject>> events =
+          poller_->wait(absl::Milliseconds(5));
+      if (!events.ok()) {
+        violations.fetch_add(1);
+        return;
+      }
+      for (const EventObject& ev : *events) {
+        if (ev.fd < 0) continue;
+        if (ev.token == 0 || ev.token >= kTokens ||
+            !registered_ever[ev.token].load() ||
+            ev.kind != static_cast<EventKind>(ev.token % 200)) {
+          violations.fetch_add(1);
+        }
+      }
+    }
+    for (SocketPair& pair : pairs) {
+      absl::StatusOr<Registration> registration =
+          poller_->find(pair.left.get());
+      if (!registration.ok()) {
+        if (registration.status().code() != absl::StatusCode::kNotFound) {
+          violations.fetch_add(1);
+        }
+        continue;
+      }
+      ++found;
+      bool reported = false;
+      for (int wait = 0; wait < 3 && !reported; ++wait) {
+        absl::StatusOr<absl::Span<const EventObject>> events =
+            poller_->wait(absl::Milliseconds(100));
+        if (!events.ok()) break;
+        for (const EventObject& ev : *events) {
+          if (ev.fd != pair.left.get()) continue;
+          if (ev.token != registration->token) violations.fetch_add(1);
+          reported = true;
+        }
+      }
+      if (!reported) ++lost;
+    }
+  });
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int op = 0; op < kOps; ++op) {
+        const std::uint64_t token =
+            1 + static_cast<std::uint64_t>(t * kOps + op);
+        const int fd = pairs[(t + op) % 2].left.get();
+        const EventObject ev{fd, static_cast<EventKind>(token % 200),
+                             Events::kReadable, token};
+        // Marked first: a result may come as soon as the call is made.
+        registered_ever[token].store(true);
+        absl::Status status;
+        absl::StatusCode allowed;
+        switch ((op * 7 + t) % 3) {
+          case 0:
+            status = poller_->add(ev);
+            allowed = absl::StatusCode::kAlreadyExists;
+            break;
+          case 1:
+            status = poller_->modify(ev);
+            allowed = absl::StatusCode::kNotFound;
+            break;
+          default:
+            status = poller_->del(fd);
+            allowed = absl::StatusCode::kNotFound;
+            break;
+        }
+        if (!status.ok() && status.code() != allowed) violations.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  done.store(true);
+  waiter.join();
+  EXPECT_EQ(violations.load(), 0);
+
+  EXPECT_EQ(lost, 0) << "a ready registration the kernel lost";
+  EXPECT_EQ(poller_->size(), found);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, AnyThreadTest,
                          ::testing::ValuesIn(testing::kAllBackends),
                          testing::BackendTestName());
