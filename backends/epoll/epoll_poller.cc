@@ -29,6 +29,7 @@
 #include "poller/internal/errors.h"
 #include "poller/internal/teardown_interrupt.h"
 #include "poller/internal/timeout.h"
+#include "poller/internal/user_data.h"
 #include "poller/internal/wake_fd.h"
 
 namespace pollio {
@@ -38,24 +39,19 @@ namespace {
 // data can only be the wake eventfd's.
 constexpr std::uint64_t kWakeData = std::numeric_limits<std::uint64_t>::max();
 
-// User data: Encode(fd, kind) in bits 0..39, the fd number's generation in
-// bits 40..62, advanced by every add. An event whose user data is not the
-// registration's comes from an older one of the same number: a file closed
-// without del that a dup keeps in the interest list. EpollState keeps the
-// registration's user data, with bit 63 set while the kernel holds no
-// registration under it (no event carries bit 63), so one comparison per
-// event checks both.
-constexpr int kGenerationShift = kKindBits + kFdBits;
-constexpr std::uint32_t kGenerationMask = (1u << 23) - 1;
+using internal::GenerationOf;
+using internal::NextGeneration;
+
+// User data (poller/internal/user_data.h): kind, fd and generation, advanced
+// by every add. An event whose user data is not the registration's comes
+// from an older one of the same number: a file closed without del that a
+// dup keeps in the interest list. EpollState keeps the registration's user
+// data, with bit 63 set while the kernel holds no registration under it (no
+// event carries bit 63), so one comparison per event checks both.
 constexpr std::uint64_t kNotInKernelFlag = std::uint64_t{1} << 63;
 
 std::uint64_t UserData(const EventObject& ev, std::uint32_t generation) {
-  return Encode(ev.fd, ev.kind) |
-         (static_cast<std::uint64_t>(generation) << kGenerationShift);
-}
-
-std::uint32_t GenerationOf(std::uint64_t data) {
-  return static_cast<std::uint32_t>(data >> kGenerationShift) & kGenerationMask;
+  return internal::UserData(ev.fd, ev.kind, generation);
 }
 
 std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
@@ -212,8 +208,7 @@ absl::Status EpollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   }
   const EpollState* kept = table_.KeptState(ev.fd);
   const std::uint32_t generation =
-      ((kept != nullptr ? GenerationOf(kept->user_data) : 0) + 1) &
-      kGenerationMask;
+      NextGeneration(kept != nullptr ? GenerationOf(kept->user_data) : 0);
   if (absl::Status status =
           Control(EPOLL_CTL_ADD, "ADD", ev, trigger, generation);
       !status.ok()) {

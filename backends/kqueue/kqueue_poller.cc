@@ -20,6 +20,7 @@
 #include "event/event.h"
 #include "poller/internal/errors.h"
 #include "poller/internal/timeout.h"
+#include "poller/internal/user_data.h"
 #include "poller/internal/wake_fd.h"
 
 namespace pollio {
@@ -28,21 +29,18 @@ namespace {
 // The ident of the wake event in the EVFILT_USER namespace (fds are not).
 constexpr uintptr_t kWakeIdent = 0;
 
-// udata: Encode(fd, kind) in bits 0..39, the fd number's generation in bits
-// 40..63 where udata is 64 bits wide (advanced by every add), so an event
-// of an older registration of the number is not taken for the current one.
-constexpr int kGenerationShift = kKindBits + kFdBits;
-constexpr std::uint32_t kGenerationMask =
-    sizeof(uintptr_t) >= 8 ? (1u << 24) - 1 : 0;
+// udata: kind, fd and the fd number's generation (poller/internal/
+// user_data.h) where udata is 64 bits wide, so an event of an older
+// registration of the number is not taken for the current one; where it is
+// 32 bits wide, generation 0 always.
+constexpr bool kUdataHoldsGeneration = sizeof(uintptr_t) >= 8;
 
 std::uint64_t UserData(int fd, EventKind kind, std::uint32_t generation) {
-  return Encode(fd, kind) |
-         (static_cast<std::uint64_t>(generation & kGenerationMask)
-          << kGenerationShift);
+  return internal::UserData(fd, kind, kUdataHoldsGeneration ? generation : 0);
 }
 
 std::uint32_t GenerationOf(std::uint64_t data) {
-  return static_cast<std::uint32_t>(data >> kGenerationShift) & kGenerationMask;
+  return kUdataHoldsGeneration ? internal::GenerationOf(data) : 0;
 }
 
 // udata is void* on FreeBSD, OpenBSD and macOS; NetBSD before 10 declared it
@@ -192,7 +190,9 @@ absl::Status KqueuePoller::Apply(struct kevent* changes,
 absl::Status KqueuePoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   const KqueueState* kept = table_.KeptState(ev.fd);
   const std::uint32_t generation =
-      ((kept != nullptr ? kept->generation : 0) + 1) & kGenerationMask;
+      kUdataHoldsGeneration
+          ? internal::NextGeneration(kept != nullptr ? kept->generation : 0)
+          : 0;
   struct kevent changes[2];
   struct kevent undo[2];
   const int count = Plan(ev, trigger, nullptr, generation, changes, undo);

@@ -105,7 +105,7 @@ namespace pollio {
 
 // KqueuePoller's per-fd state in the registration table.
 struct KqueueState {
-  std::uint32_t generation = 0;  // bits 40..63 of udata, advanced by add
+  std::uint32_t generation = 0;  // bits 40..62 of udata, advanced by add
   // A oneshot registration has reported since the last add or modify (its
   // other filter must stay silent).
   bool fired = false;

@@ -27,16 +27,19 @@
 #include "poller/internal/poll_events.h"
 #include "poller/internal/teardown_interrupt.h"
 #include "poller/internal/timeout.h"
+#include "poller/internal/user_data.h"
 #include "poller/internal/wake_fd.h"
 
 namespace pollio {
 namespace {
 
-// User data: Encode(fd, kind) in bits 0..39, the fd's generation in bits
-// 40..62. Bit 63 marks a POLL_REMOVE, whose user data is its target's, so a
-// removal that must be retried knows what to remove.
-constexpr int kGenerationShift = kKindBits + kFdBits;
-constexpr std::uint32_t kGenerationMask = (1u << 23) - 1;
+using internal::GenerationOf;
+using internal::NextGeneration;
+using internal::UserData;
+
+// User data: kind, fd and generation (poller/internal/user_data.h). Bit 63
+// marks a removal, whose user data is its target's, so a removal that must
+// be retried knows what to remove.
 constexpr std::uint64_t kRemovalFlag = std::uint64_t{1} << 63;
 
 // Control requests. Their fd bits are all ones, which no Encode() of a
@@ -52,16 +55,6 @@ constexpr std::uint64_t kNopData = ~std::uint64_t{5};
 // modified one, or a level re-arm, waiting in pending_polls_).
 constexpr std::uint32_t kInFlight = 1;
 constexpr std::uint32_t kPollPending = 2;
-
-std::uint64_t UserData(int fd, EventKind kind, std::uint32_t generation) {
-  return Encode(fd, kind) |
-         (static_cast<std::uint64_t>(generation & kGenerationMask)
-          << kGenerationShift);
-}
-
-std::uint32_t GenerationOf(std::uint64_t data) {
-  return static_cast<std::uint32_t>(data >> kGenerationShift) & kGenerationMask;
-}
 
 // Set-up flags, best first; each step down is for an older kernel (EINVAL).
 //   DEFER_TASKRUN (6.1) runs completion work only inside our own
@@ -374,7 +367,7 @@ absl::Status UringPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
   Entry& entry = table_.Insert(ev, trigger);
-  entry.state.generation = (entry.state.generation + 1) & kGenerationMask;
+  entry.state.generation = NextGeneration(entry.state.generation);
   // Not even into the submission queue yet: an add taken back by del before
   // the next wait then costs the kernel nothing, however many there are.
   entry.state.request = kPollPending;
@@ -409,7 +402,7 @@ absl::Status UringPoller::ModifyInKernel(const EventObject& ev,
     }
   }
   Entry& entry = table_.Update(ev, trigger);
-  entry.state.generation = (entry.state.generation + 1) & kGenerationMask;
+  entry.state.generation = NextGeneration(entry.state.generation);
   entry.state.request = kPollPending;
   if (!was_pending) pending_polls_.push_back(ev.fd);
   if (nested_) SubmitNow();
