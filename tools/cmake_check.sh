@@ -7,7 +7,9 @@
 #      and run the tests through ctest;
 #   3. cmake --install into a temporary prefix;
 #   4. configure, build and run tests/cmake_consumer against that prefix,
-#      once through find_package(pollio) and once through pkg-config.
+#      once through find_package(pollio) and once through pkg-config;
+#   5. the same install and consumers for shared libraries built without
+#      io_uring (liburing hidden), the other path of the configure.
 #
 #   tools/cmake_check.sh
 #
@@ -77,22 +79,45 @@ ctest --test-dir "${work}/build" -j "${jobs}" --output-on-failure
 # 3. Install.
 step "install into ${work}/prefix"
 cmake --install "${work}/build" --prefix "${work}/prefix"
-pc_dir="$(dirname "$(find "${work}/prefix" -name pollio.pc | head -n 1)")"
 
 # 4. The consumer, against the installed package only: find_package through
 # CMAKE_PREFIX_PATH; pkg-config through PKG_CONFIG_PATH alone.
-step "consumer through find_package(pollio)"
-cmake -S tests/cmake_consumer -B "${work}/consumer-cmake" "${generator[@]}" \
-  -DCMAKE_PREFIX_PATH="${work}/prefix" -DPOLLIO_CONSUMER_USE_PKG_CONFIG=OFF
-cmake --build "${work}/consumer-cmake" -j "${jobs}"
-"${work}/consumer-cmake/accept_loop"
+check_consumer() {  # <installed prefix> <name>
+  local prefix="$1" name="$2"
+  local pc_dir
+  pc_dir="$(dirname "$(find "${prefix}" -name pollio.pc | head -n 1)")"
+  step "${name}: consumer through find_package(pollio)"
+  cmake -S tests/cmake_consumer -B "${work}/${name}-cmake" "${generator[@]}" \
+    -DCMAKE_PREFIX_PATH="${prefix}" -DPOLLIO_CONSUMER_USE_PKG_CONFIG=OFF
+  cmake --build "${work}/${name}-cmake" -j "${jobs}"
+  "${work}/${name}-cmake/accept_loop"
 
-step "consumer through pkg-config (pollio.pc)"
-PKG_CONFIG_PATH="${pc_dir}" cmake -S tests/cmake_consumer \
-  -B "${work}/consumer-pkg-config" "${generator[@]}" \
-  -DPOLLIO_CONSUMER_USE_PKG_CONFIG=ON
-PKG_CONFIG_PATH="${pc_dir}" cmake --build "${work}/consumer-pkg-config" \
-  -j "${jobs}"
-"${work}/consumer-pkg-config/accept_loop"
+  step "${name}: consumer through pkg-config (pollio.pc)"
+  PKG_CONFIG_PATH="${pc_dir}" cmake -S tests/cmake_consumer \
+    -B "${work}/${name}-pkg-config" "${generator[@]}" \
+    -DPOLLIO_CONSUMER_USE_PKG_CONFIG=ON
+  PKG_CONFIG_PATH="${pc_dir}" cmake --build "${work}/${name}-pkg-config" \
+    -j "${jobs}"
+  "${work}/${name}-pkg-config/accept_loop"
+}
+check_consumer "${work}/prefix" static
+
+# 5. The other configuration a user may pick: shared libraries, and no
+# io_uring (liburing hidden from pkg-config for pollio's configure only, so
+# the io_uring-OFF path is built and installed too). Libraries only.
+step "shared libraries without io_uring"
+mkdir -p "${work}/no-pkg-config"
+PKG_CONFIG_LIBDIR="${work}/no-pkg-config" cmake -S "${root}" \
+  -B "${work}/build-shared" "${generator[@]}" -DBUILD_SHARED_LIBS=ON \
+  -DPOLLIO_BUILD_TESTS=OFF -DPOLLIO_WERROR=ON |
+  tee "${work}/build-shared.log"
+grep -q 'io_uring backend OFF' "${work}/build-shared.log"
+cmake --build "${work}/build-shared" -j "${jobs}"
+cmake --install "${work}/build-shared" --prefix "${work}/prefix-shared"
+if [[ -e "${work}/prefix-shared/include/backends/uring" ]]; then
+  echo "tools/cmake_check.sh: io_uring installed though switched off" >&2
+  exit 1
+fi
+check_consumer "${work}/prefix-shared" shared
 
 step "OK"
