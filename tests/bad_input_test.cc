@@ -1,7 +1,7 @@
 // Every public method against bad input, on every backend. The expected
 // status code per backend lives in one table, kCases; the test also renders
-// it as Markdown and checks README.md carries exactly that text, so the
-// documentation cannot drift from what is tested. Every failed call must
+// it as Markdown and checks docs/reliability.md carries exactly that text, so
+// the documentation cannot drift from what is tested. Every failed call must
 // leave size() and the registrations unchanged.
 //
 // kqueue runs in //tests:bad_input_emulated_kqueue_test, this file built
@@ -238,7 +238,7 @@ std::string CodeName(StatusCode code) {
   return code == StatusCode::kOk ? "OK" : absl::StatusCodeToString(code);
 }
 
-// The table README.md carries, rendered from the cases above.
+// The table docs/reliability.md carries, rendered from the cases above.
 std::string MarkdownTable() {
   std::ostringstream out;
   out << "| call | epoll | poll | uring | kqueue |\n|---|---|---|---|---|\n";
@@ -302,13 +302,13 @@ INSTANTIATE_TEST_SUITE_P(Backends, BadInputTest,
                          ::pollio::testing::BackendTestName());
 
 TEST(BadInputTableTest, ReadmeCarriesTheTestedTable) {
-  std::ifstream readme("README.md");
-  ASSERT_TRUE(readme) << "README.md is not in the test's runfiles";
+  std::ifstream readme("docs/reliability.md");
+  ASSERT_TRUE(readme) << "docs/reliability.md is not in the test's runfiles";
   std::stringstream text;
   text << readme.rdbuf();
   const std::string table = MarkdownTable();
   EXPECT_NE(text.str().find(table), std::string::npos)
-      << "README.md must contain this table, as tested:\n"
+      << "docs/reliability.md must contain this table, as tested:\n"
       << table;
 }
 
