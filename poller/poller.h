@@ -14,7 +14,9 @@
 //
 //   auto poller = pollio::NewOsPoller();          // poller/factory.h
 //   if (!poller.ok()) return poller.status();
-//   CHECK_OK((*poller)->add(pollio::EventObject::Server(listen_fd)));
+//   absl::Status added =
+//       (*poller)->add(pollio::EventObject::Server(listen_fd));
+//   if (!added.ok()) return added;
 //   for (;;) {
 //     auto events = (*poller)->wait();
 //     if (!events.ok()) return events.status();
