@@ -2,7 +2,18 @@
 
 load("@rules_cc//cc:defs.bzl", "cc_test")
 
-def backend_suite_test(name, srcs, deps, size = "medium", data = []):
+# What every suite links besides the factory.
+_SUITE_DEPS = [
+    ":test_util",
+    "//event",
+    "//poller",
+    "@com_google_absl//absl/status",
+    "@com_google_absl//absl/status:statusor",
+    "@com_google_absl//absl/time",
+    "@com_google_googletest//:gtest_main",
+]
+
+def backend_suite_test(name, srcs, deps = [], size = "medium", data = []):
     """Two cc_tests of the same sources, parameterised over every Backend.
 
     `<name>_test` links //poller:factory (the backends this platform has);
@@ -13,7 +24,7 @@ def backend_suite_test(name, srcs, deps, size = "medium", data = []):
     Args:
       name: the suite's name, without the _test suffix.
       srcs: the test sources.
-      deps: everything but the factory.
+      deps: what the suite needs beyond _SUITE_DEPS and the factory.
       size: the tests' size.
       data: runfiles both tests read.
     """
@@ -22,7 +33,7 @@ def backend_suite_test(name, srcs, deps, size = "medium", data = []):
         size = size,
         srcs = srcs,
         data = data,
-        deps = deps + ["//poller:factory"],
+        deps = _SUITE_DEPS + deps + ["//poller:factory"],
     )
     cc_test(
         name = name + "_emulated_kqueue_test",
@@ -30,5 +41,5 @@ def backend_suite_test(name, srcs, deps, size = "medium", data = []):
         srcs = srcs,
         data = data,
         target_compatible_with = ["@platforms//os:linux"],
-        deps = deps + ["//poller:factory_emulated_kqueue"],
+        deps = _SUITE_DEPS + deps + ["//poller:factory_emulated_kqueue"],
     )
