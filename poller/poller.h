@@ -161,10 +161,10 @@
 //   token 0.
 //
 //   Off by default: without the option no lock is taken, and the
-//   single-threaded hot path is unchanged (callgrind, chain workload,
-//   instructions per event: epoll 201, poll 338 to 339, io_uring 424, the
-//   same before and after); with it, a single-threaded loop pays the
-//   uncontended lock: 2 to 3 instructions per event.
+//   single-threaded hot path is unchanged; with it, a single-threaded loop
+//   pays the uncontended lock, 2 to 3 instructions per event
+//   (`tools/bench/callgrind.sh pollio_epoll pollio_epoll_any_thread ...`;
+//   figures in docs/runtime.md).
 
 // API decisions, and the roads not taken:
 //
