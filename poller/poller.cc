@@ -16,13 +16,6 @@
 #include "absl/time/time.h"
 
 namespace pollio {
-namespace {
-
-constexpr Backend kAllBackends[] = {Backend::kEpoll, Backend::kKqueue,
-                                    Backend::kPoll, Backend::kUring};
-
-}  // namespace
-
 std::string_view BackendName(Backend backend) {
   switch (backend) {
     case Backend::kEpoll:

@@ -12,7 +12,7 @@
 //
 // Example: an accept loop.
 //
-//   auto poller = pollio::NewOsPoller();          // poller/factory.h
+//   auto poller = pollio::NewOsPoller();          // factory/factory.h
 //   if (!poller.ok()) return poller.status();
 //   absl::Status added =
 //       (*poller)->add(pollio::EventObject::Server(listen_fd));
@@ -221,6 +221,15 @@ namespace pollio {
 // The kernel mechanism behind a Poller.
 enum class Backend : std::uint8_t { kEpoll, kKqueue, kPoll, kUring };
 
+// kAllBackends
+//
+// Every backend pollio has, in the factory's order of preference (the one
+// AvailableBackends() reports them in after the native one): for loops over
+// backends, such as tests parameterised on each. Which of them a build has
+// is written once, in //backends:platforms.bzl.
+inline constexpr Backend kAllBackends[] = {Backend::kEpoll, Backend::kKqueue,
+                                           Backend::kUring, Backend::kPoll};
+
 // BackendName()
 //
 // "epoll", "kqueue", "poll" or "uring".
@@ -282,7 +291,7 @@ struct PollerOptions {
 
 // Poller
 //
-// The abstract poller. Obtain one from poller/factory.h, or create a backend
+// The abstract poller. Obtain one from factory/factory.h, or create a backend
 // class directly (`EpollPoller::Create()`), which avoids the virtual call
 // when the static type is known.
 //

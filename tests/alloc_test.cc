@@ -9,8 +9,8 @@
 
 #include "absl/status/statusor.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -102,7 +102,7 @@ TEST_P(AllocTest, WarmWaitsAllocateNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AllocTest,
-                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::testing::ValuesIn(::pollio::kAllBackends),
                          ::pollio::testing::BackendTestName());
 
 }  // namespace

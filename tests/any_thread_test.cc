@@ -24,8 +24,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -369,7 +369,7 @@ TEST_P(AnyThreadTest, ThreadsRacingOnTheSameFdsStayConsistent) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, AnyThreadTest,
-                         ::testing::ValuesIn(testing::kAllBackends),
+                         ::testing::ValuesIn(kAllBackends),
                          testing::BackendTestName());
 
 }  // namespace

@@ -16,8 +16,8 @@ _SUITE_DEPS = [
 def backend_suite_test(name, srcs, deps = [], size = "medium", data = []):
     """Two cc_tests of the same sources, parameterised over every Backend.
 
-    `<name>_test` links //poller:factory (the backends this platform has);
-    `<name>_emulated_kqueue_test` links //poller:factory_emulated_kqueue, the
+    `<name>_test` links //factory (the backends this platform has);
+    `<name>_emulated_kqueue_test` links //factory:factory_emulated_kqueue, the
     kqueue backend built against the Linux emulation, so that kqueue runs in
     CI instead of skipping.
 
@@ -33,7 +33,7 @@ def backend_suite_test(name, srcs, deps = [], size = "medium", data = []):
         size = size,
         srcs = srcs,
         data = data,
-        deps = _SUITE_DEPS + deps + ["//poller:factory"],
+        deps = _SUITE_DEPS + deps + ["//factory"],
     )
     cc_test(
         name = name + "_emulated_kqueue_test",
@@ -41,5 +41,5 @@ def backend_suite_test(name, srcs, deps = [], size = "medium", data = []):
         srcs = srcs,
         data = data,
         target_compatible_with = ["@platforms//os:linux"],
-        deps = _SUITE_DEPS + deps + ["//poller:factory_emulated_kqueue"],
+        deps = _SUITE_DEPS + deps + ["//factory:factory_emulated_kqueue"],
     )

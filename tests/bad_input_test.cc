@@ -31,8 +31,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -298,7 +298,7 @@ TEST_P(BadInputTest, EveryCaseGetsItsCodeAndFailuresChangeNothing) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, BadInputTest,
-                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::testing::ValuesIn(::pollio::kAllBackends),
                          ::pollio::testing::BackendTestName());
 
 TEST(BadInputTableTest, ReadmeCarriesTheTestedTable) {

@@ -35,8 +35,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -952,7 +952,7 @@ TEST_P(ConformanceTest, PrintsItsBackendAndRegistrations) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConformanceTest,
-                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::testing::ValuesIn(::pollio::kAllBackends),
                          ::pollio::testing::BackendTestName());
 
 }  // namespace

@@ -59,10 +59,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "backends/internal/poll_events.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
-#include "poller/internal/poll_events.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -391,7 +391,7 @@ TEST_P(DifferentialTest, MatchesTheOracleAfterEveryStep) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, DifferentialTest,
-                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::testing::ValuesIn(::pollio::kAllBackends),
                          ::pollio::testing::BackendTestName());
 
 }  // namespace

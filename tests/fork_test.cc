@@ -33,8 +33,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -677,7 +677,7 @@ TEST_P(ForkTest, FailedRebuildNamesTheCall) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ForkTest,
-                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::testing::ValuesIn(::pollio::kAllBackends),
                          ::pollio::testing::BackendTestName());
 
 }  // namespace

@@ -17,8 +17,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -173,7 +173,7 @@ TEST_P(NestingTest, InnerReadinessWakesTheOuterLoop) {
 
 std::vector<Case> AllCases() {
   std::vector<Case> cases;
-  for (Backend inner : testing::kAllBackends) {
+  for (Backend inner : kAllBackends) {
     for (Outer outer : {Outer::kEpoll, Outer::kPoll, Outer::kRawPoll}) {
       cases.push_back(Case{inner, outer});
     }

@@ -52,8 +52,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -504,7 +504,7 @@ TEST_P(ReadinessTest, PipeWriterCloseIsHangupOrReadClosedByBackend) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ReadinessTest,
-                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::testing::ValuesIn(::pollio::kAllBackends),
                          ::pollio::testing::BackendTestName());
 
 }  // namespace

@@ -29,8 +29,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -297,7 +297,7 @@ TEST_P(ReleaseTest, CloseWithoutDelHasTheDocumentedEffect) {
 
 ::testing::internal::ParamGenerator<Case> AllCases() {
   std::vector<Case> cases;
-  for (Backend backend : testing::kAllBackends) {
+  for (Backend backend : kAllBackends) {
     for (Trigger trigger :
          {Trigger::kLevel, Trigger::kEdge, Trigger::kOneshot}) {
       for (Armed armed :

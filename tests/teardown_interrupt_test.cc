@@ -1,6 +1,6 @@
 // A pure query and a poller's destruction leave the caller's other waits
 // alone. Closing an io_uring instance interrupts the threads the kernel
-// linked to it, some 15-30 ms later (poller/internal/teardown_interrupt.h);
+// linked to it, some 15-30 ms later (backends/internal/teardown_interrupt.h);
 // before pollio dealt with it, AvailableBackends() or dropping a UringPoller
 // made the next epoll wait on that thread return early and empty.
 //
@@ -19,8 +19,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 

@@ -87,11 +87,6 @@ class Stopwatch {
 // limit.
 int RaiseFdLimit();
 
-// Every Backend value, for suites parameterised over backends: a backend
-// missing from this build or kernel is skipped by the test with its reason.
-inline constexpr Backend kAllBackends[] = {Backend::kEpoll, Backend::kKqueue,
-                                           Backend::kPoll, Backend::kUring};
-
 // Names a backend-parameterised test instance "epoll", "poll", ...
 struct BackendTestName {
   template <typename ParamInfo>

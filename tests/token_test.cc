@@ -18,8 +18,8 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -239,8 +239,7 @@ TEST_P(TokenTest, ClosedWithoutDelUnderEpollNeverBorrowsANewToken) {
   ASSERT_TRUE(poller_->del(number).ok());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, TokenTest,
-                         ::testing::ValuesIn(testing::kAllBackends),
+INSTANTIATE_TEST_SUITE_P(Backends, TokenTest, ::testing::ValuesIn(kAllBackends),
                          testing::BackendTestName());
 
 }  // namespace

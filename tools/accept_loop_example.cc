@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "poller/factory.h"
+#include "factory/factory.h"
 
 int main() {
   int listener = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);

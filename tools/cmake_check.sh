@@ -40,9 +40,9 @@ fi
 step() { echo "=== tools/cmake_check.sh: $*" >&2; }
 
 # 1. Drift: each library source the Bazel build compiles from event/,
-# poller/, backends/ must appear by its path in CMakeLists.txt; each test
-# source (and the kqueue emulation, tests only) in tests/CMakeLists.txt, by
-# its path or, for tests/*.cc, by its name.
+# factory/, poller/, backends/ must appear by its path in CMakeLists.txt;
+# each test source (and the kqueue emulation, tests only) in
+# tests/CMakeLists.txt, by its path or, for tests/*.cc, by its name.
 step "every source is in a CMakeLists.txt"
 drift=0
 while IFS= read -r source; do
@@ -54,7 +54,7 @@ while IFS= read -r source; do
     echo "  ${source} is in the Bazel build but not in ${cmakelists}" >&2
     drift=1
   fi
-done < <(git ls-files 'event/*.cc' 'poller/*.cc' 'backends/*.cc')
+done < <(git ls-files 'event/*.cc' 'factory/*.cc' 'poller/*.cc' 'backends/*.cc')
 while IFS= read -r source; do
   if ! grep -qwF "$(basename "${source}")" tests/CMakeLists.txt; then
     echo "  ${source} is in the Bazel build but not in tests/CMakeLists.txt" >&2

@@ -56,7 +56,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "event/event.h"
-#include "poller/factory.h"
+#include "factory/factory.h"
 #include "poller/poller.h"
 
 ABSL_FLAG(std::string, bind, "127.0.0.1",

@@ -25,8 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 
@@ -431,7 +431,7 @@ TEST_P(EchoServerTest, EchoesEveryByteToConcurrentClients) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, EchoServerTest,
-                         ::testing::ValuesIn(::pollio::testing::kAllBackends),
+                         ::testing::ValuesIn(::pollio::kAllBackends),
                          ::pollio::testing::BackendTestName());
 
 }  // namespace

@@ -39,7 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "event/event.h"
-#include "poller/factory.h"
+#include "factory/factory.h"
 #include "poller/poller.h"
 
 ABSL_FLAG(int, port, 0, "echo server port on 127.0.0.1");

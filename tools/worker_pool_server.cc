@@ -22,7 +22,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "event/event.h"
-#include "poller/factory.h"
+#include "factory/factory.h"
 #include "poller/poller.h"
 
 namespace pollio {

@@ -15,7 +15,7 @@
 #include "absl/flags/parse.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "poller/factory.h"
+#include "factory/factory.h"
 #include "poller/poller.h"
 #include "tools/worker_pool_server.h"
 

@@ -18,8 +18,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "factory/factory.h"
 #include "gtest/gtest.h"
-#include "poller/factory.h"
 #include "poller/poller.h"
 #include "tests/test_util.h"
 

@@ -25,12 +25,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "backends/internal/errors.h"
+#include "backends/internal/teardown_interrupt.h"
+#include "backends/internal/timeout.h"
+#include "backends/internal/user_data.h"
+#include "backends/internal/wake_fd.h"
 #include "event/event.h"
-#include "poller/internal/errors.h"
-#include "poller/internal/teardown_interrupt.h"
-#include "poller/internal/timeout.h"
-#include "poller/internal/user_data.h"
-#include "poller/internal/wake_fd.h"
 
 namespace pollio {
 namespace {
@@ -42,7 +42,7 @@ constexpr std::uint64_t kWakeData = std::numeric_limits<std::uint64_t>::max();
 using internal::GenerationOf;
 using internal::NextGeneration;
 
-// User data (poller/internal/user_data.h): kind, fd and generation, advanced
+// User data (backends/internal/user_data.h): kind, fd and generation, advanced
 // by every add. An event whose user data is not the registration's comes
 // from an older one of the same number: a file closed without del that a
 // dup keeps in the interest list. EpollState keeps the registration's user
@@ -329,7 +329,7 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
   BeginWait();
   if (ABSL_PREDICT_FALSE(internal::TeardownInterruptExpected())) {
     // A UringPoller torn down on this thread is about to interrupt it
-    // (poller/internal/teardown_interrupt.h). ppoll is restarted by the
+    // (backends/internal/teardown_interrupt.h). ppoll is restarted by the
     // kernel after an interruption that is not a signal, epoll_pwait2 is
     // not: block in ppoll, then collect without blocking.
     pollfd epoll_pollfd{epoll_fd_, POLLIN, 0};

@@ -90,9 +90,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "backends/internal/poller_base.h"
+#include "backends/internal/wake_fd.h"
 #include "event/event.h"
-#include "poller/internal/poller_base.h"
-#include "poller/internal/wake_fd.h"
 #include "poller/poller.h"
 
 namespace pollio {

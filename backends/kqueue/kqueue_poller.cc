@@ -17,11 +17,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "backends/internal/errors.h"
+#include "backends/internal/timeout.h"
+#include "backends/internal/user_data.h"
+#include "backends/internal/wake_fd.h"
 #include "event/event.h"
-#include "poller/internal/errors.h"
-#include "poller/internal/timeout.h"
-#include "poller/internal/user_data.h"
-#include "poller/internal/wake_fd.h"
 
 namespace pollio {
 namespace {
@@ -29,7 +29,7 @@ namespace {
 // The ident of the wake event in the EVFILT_USER namespace (fds are not).
 constexpr uintptr_t kWakeIdent = 0;
 
-// udata: kind, fd and the fd number's generation (poller/internal/
+// udata: kind, fd and the fd number's generation (backends/internal/
 // user_data.h) where udata is 64 bits wide, so an event of an older
 // registration of the number is not taken for the current one; where it is
 // 32 bits wide, generation 0 always.

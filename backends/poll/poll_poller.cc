@@ -14,11 +14,11 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "backends/internal/errors.h"
+#include "backends/internal/poll_events.h"
+#include "backends/internal/timeout.h"
+#include "backends/internal/wake_fd.h"
 #include "event/event.h"
-#include "poller/internal/errors.h"
-#include "poller/internal/poll_events.h"
-#include "poller/internal/timeout.h"
-#include "poller/internal/wake_fd.h"
 
 namespace pollio {
 namespace {

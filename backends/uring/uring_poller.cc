@@ -22,13 +22,13 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "backends/internal/errors.h"
+#include "backends/internal/poll_events.h"
+#include "backends/internal/teardown_interrupt.h"
+#include "backends/internal/timeout.h"
+#include "backends/internal/user_data.h"
+#include "backends/internal/wake_fd.h"
 #include "event/event.h"
-#include "poller/internal/errors.h"
-#include "poller/internal/poll_events.h"
-#include "poller/internal/teardown_interrupt.h"
-#include "poller/internal/timeout.h"
-#include "poller/internal/user_data.h"
-#include "poller/internal/wake_fd.h"
 
 namespace pollio {
 namespace {
@@ -37,7 +37,7 @@ using internal::GenerationOf;
 using internal::NextGeneration;
 using internal::UserData;
 
-// User data: kind, fd and generation (poller/internal/user_data.h). Bit 63
+// User data: kind, fd and generation (backends/internal/user_data.h). Bit 63
 // marks a removal, whose user data is its target's, so a removal that must
 // be retried knows what to remove.
 constexpr std::uint64_t kRemovalFlag = std::uint64_t{1} << 63;

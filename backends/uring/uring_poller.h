@@ -115,7 +115,7 @@
 // keeps the interruption from ending anyone's wait early: the ring is set
 // up on a short-lived thread of its own, so only the thread that first
 // submits to it is linked; the destructor announces the interruption for
-// that thread (poller/internal/teardown_interrupt.h), whose epoll waits then
+// that thread (backends/internal/teardown_interrupt.h), whose epoll waits then
 // block in a restartable ppoll for about a second; poll (ppoll) and
 // io_uring waits are restarted by the kernel anyway. What remains: a
 // blocking call of the caller's own (an epoll_wait outside pollio, a read)
@@ -169,9 +169,9 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "backends/internal/poller_base.h"
+#include "backends/internal/wake_fd.h"
 #include "event/event.h"
-#include "poller/internal/poller_base.h"
-#include "poller/internal/wake_fd.h"
 #include "poller/poller.h"
 
 namespace pollio {

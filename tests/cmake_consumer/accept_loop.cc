@@ -12,8 +12,8 @@
 #include <string>
 
 #include "event/event.h"
-#include "poller/factory.h"
-#include "poller/os_poller.h"
+#include "factory/factory.h"
+#include "factory/os_poller.h"
 #include "poller/poller.h"
 
 namespace {

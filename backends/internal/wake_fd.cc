@@ -1,4 +1,4 @@
-#include "poller/internal/wake_fd.h"
+#include "backends/internal/wake_fd.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -9,7 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "poller/internal/errors.h"
+#include "backends/internal/errors.h"
 
 // Linux: one eventfd, one 8-byte counter. Elsewhere: a pipe.
 #if defined(__linux__)

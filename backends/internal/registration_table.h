@@ -19,8 +19,8 @@
 //
 // Not thread-safe; owned by one Poller.
 
-#ifndef POLLIO_POLLER_INTERNAL_REGISTRATION_TABLE_H_
-#define POLLIO_POLLER_INTERNAL_REGISTRATION_TABLE_H_
+#ifndef POLLIO_BACKENDS_INTERNAL_REGISTRATION_TABLE_H_
+#define POLLIO_BACKENDS_INTERNAL_REGISTRATION_TABLE_H_
 
 #include <algorithm>
 #include <cstddef>
@@ -258,4 +258,4 @@ class RegistrationTable {
 }  // namespace internal
 }  // namespace pollio
 
-#endif  // POLLIO_POLLER_INTERNAL_REGISTRATION_TABLE_H_
+#endif  // POLLIO_BACKENDS_INTERNAL_REGISTRATION_TABLE_H_

@@ -1,4 +1,4 @@
-#include "poller/factory.h"
+#include "factory/factory.h"
 
 #include <algorithm>
 #include <memory>
@@ -6,8 +6,8 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "factory/os_poller.h"
 #include "gtest/gtest.h"
-#include "poller/os_poller.h"
 #include "poller/poller.h"
 
 namespace pollio {

@@ -1,10 +1,10 @@
-#include "poller/internal/registration_table.h"
+#include "backends/internal/registration_table.h"
 
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "backends/internal/errors.h"
 #include "event/event.h"
-#include "poller/internal/errors.h"
 
 namespace pollio {
 namespace internal {

@@ -1,4 +1,4 @@
-#include "poller/internal/timeout.h"
+#include "backends/internal/timeout.h"
 
 #include <time.h>
 

@@ -1,4 +1,4 @@
-#include "poller/factory.h"
+#include "factory/factory.h"
 
 #include <memory>
 #include <string>
@@ -6,10 +6,12 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "factory/os_poller.h"
 #include "poller/poller.h"
 
-// POLLIO_HAVE_<BACKEND> comes from //poller:factory's select() on the
-// target OS, so this file compiles only the backends the platform has.
+// POLLIO_HAVE_<BACKEND> comes from //backends:platforms.bzl through
+// //factory's local_defines, so this file compiles only the backends the
+// target platform has.
 #if defined(POLLIO_HAVE_EPOLL)
 #include "backends/epoll/epoll_poller.h"
 #endif
@@ -33,10 +35,6 @@ absl::StatusOr<std::unique_ptr<Poller>> Widen(
   if (!poller.ok()) return poller.status();
   return std::unique_ptr<Poller>(*std::move(poller));
 }
-
-// The native backend first, then the rest in order of preference.
-constexpr Backend kPreference[] = {Backend::kEpoll, Backend::kKqueue,
-                                   Backend::kUring, Backend::kPoll};
 
 }  // namespace
 
@@ -74,13 +72,7 @@ absl::StatusOr<std::unique_ptr<Poller>> NewPoller(Backend backend,
 }
 
 absl::StatusOr<std::unique_ptr<Poller>> NewOsPoller(PollerOptions options) {
-#if defined(POLLIO_HAVE_EPOLL)
-  return NewPoller(Backend::kEpoll, options);
-#elif defined(POLLIO_HAVE_KQUEUE)
-  return NewPoller(Backend::kKqueue, options);
-#else
-  return NewPoller(Backend::kPoll, options);
-#endif
+  return Widen(OsPoller::Create(options));
 }
 
 std::vector<Backend> AvailableBackends() {
@@ -88,7 +80,12 @@ std::vector<Backend> AvailableBackends() {
   // pure query should not cost that on every call.
   static const std::vector<Backend>* const available = [] {
     auto* backends = new std::vector<Backend>();
-    for (Backend backend : kPreference) {
+    // The native backend first, then the rest in kAllBackends' order.
+    absl::StatusOr<std::unique_ptr<OsPoller>> native =
+        OsPoller::Create(PollerOptions{1});
+    if (native.ok()) backends->push_back((*native)->backend());
+    for (Backend backend : kAllBackends) {
+      if (native.ok() && backend == (*native)->backend()) continue;
       if (NewPoller(backend, PollerOptions{1}).ok()) {
         backends->push_back(backend);
       }

@@ -9,12 +9,12 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "backends/internal/errors.h"
+#include "backends/internal/poll_events.h"
+#include "backends/internal/registration_table.h"
+#include "backends/internal/timeout.h"
+#include "backends/internal/wake_fd.h"
 #include "gtest/gtest.h"
-#include "poller/internal/errors.h"
-#include "poller/internal/poll_events.h"
-#include "poller/internal/registration_table.h"
-#include "poller/internal/timeout.h"
-#include "poller/internal/wake_fd.h"
 #include "poller/poller.h"
 
 namespace pollio {

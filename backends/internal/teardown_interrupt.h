@@ -16,8 +16,8 @@
 // wait with EINTR. Nothing is ever swallowed: the only cost of a wrong guess
 // is one extra system call per wait during the window.
 
-#ifndef POLLIO_POLLER_INTERNAL_TEARDOWN_INTERRUPT_H_
-#define POLLIO_POLLER_INTERNAL_TEARDOWN_INTERRUPT_H_
+#ifndef POLLIO_BACKENDS_INTERNAL_TEARDOWN_INTERRUPT_H_
+#define POLLIO_BACKENDS_INTERNAL_TEARDOWN_INTERRUPT_H_
 
 #include <atomic>
 
@@ -59,4 +59,4 @@ inline bool TeardownInterruptExpected() {
 }  // namespace internal
 }  // namespace pollio
 
-#endif  // POLLIO_POLLER_INTERNAL_TEARDOWN_INTERRUPT_H_
+#endif  // POLLIO_BACKENDS_INTERNAL_TEARDOWN_INTERRUPT_H_

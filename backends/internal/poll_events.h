@@ -4,8 +4,8 @@
 // poll backend (pollfd.events / revents) and the io_uring backend (the mask
 // of IORING_OP_POLL_ADD and the res of its completion).
 
-#ifndef POLLIO_POLLER_INTERNAL_POLL_EVENTS_H_
-#define POLLIO_POLLER_INTERNAL_POLL_EVENTS_H_
+#ifndef POLLIO_BACKENDS_INTERNAL_POLL_EVENTS_H_
+#define POLLIO_BACKENDS_INTERNAL_POLL_EVENTS_H_
 
 #include <poll.h>
 
@@ -52,4 +52,4 @@ constexpr Events FromPollMask(unsigned mask) {
 }  // namespace internal
 }  // namespace pollio
 
-#endif  // POLLIO_POLLER_INTERNAL_POLL_EVENTS_H_
+#endif  // POLLIO_BACKENDS_INTERNAL_POLL_EVENTS_H_

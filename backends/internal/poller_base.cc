@@ -1,11 +1,11 @@
-#include "poller/internal/poller_base.h"
+#include "backends/internal/poller_base.h"
 
 #include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
+#include "backends/internal/errors.h"
 #include "event/event.h"
-#include "poller/internal/errors.h"
 #include "poller/poller.h"
 
 namespace pollio {

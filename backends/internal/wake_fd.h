@@ -5,8 +5,8 @@
 // Shared by the epoll and poll backends (kqueue uses EVFILT_USER instead,
 // io_uring an eventfd of its own ring).
 
-#ifndef POLLIO_POLLER_INTERNAL_WAKE_FD_H_
-#define POLLIO_POLLER_INTERNAL_WAKE_FD_H_
+#ifndef POLLIO_BACKENDS_INTERNAL_WAKE_FD_H_
+#define POLLIO_BACKENDS_INTERNAL_WAKE_FD_H_
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -48,4 +48,4 @@ class WakeFd {
 }  // namespace internal
 }  // namespace pollio
 
-#endif  // POLLIO_POLLER_INTERNAL_WAKE_FD_H_
+#endif  // POLLIO_BACKENDS_INTERNAL_WAKE_FD_H_

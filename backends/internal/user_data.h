@@ -10,8 +10,8 @@
 // generation repeats, and the older registration's event must still be in
 // flight then.
 
-#ifndef POLLIO_POLLER_INTERNAL_USER_DATA_H_
-#define POLLIO_POLLER_INTERNAL_USER_DATA_H_
+#ifndef POLLIO_BACKENDS_INTERNAL_USER_DATA_H_
+#define POLLIO_BACKENDS_INTERNAL_USER_DATA_H_
 
 #include <cstdint>
 
@@ -43,4 +43,4 @@ constexpr std::uint32_t NextGeneration(std::uint32_t generation) {
 }  // namespace internal
 }  // namespace pollio
 
-#endif  // POLLIO_POLLER_INTERNAL_USER_DATA_H_
+#endif  // POLLIO_BACKENDS_INTERNAL_USER_DATA_H_

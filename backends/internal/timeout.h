@@ -10,8 +10,8 @@
 //     kLongestFiniteTimeout, map to the API's "no timeout" instead of
 //     overflowing.
 
-#ifndef POLLIO_POLLER_INTERNAL_TIMEOUT_H_
-#define POLLIO_POLLER_INTERNAL_TIMEOUT_H_
+#ifndef POLLIO_BACKENDS_INTERNAL_TIMEOUT_H_
+#define POLLIO_BACKENDS_INTERNAL_TIMEOUT_H_
 
 #include <time.h>
 
@@ -42,4 +42,4 @@ int ToMilliseconds(absl::Duration timeout);
 }  // namespace internal
 }  // namespace pollio
 
-#endif  // POLLIO_POLLER_INTERNAL_TIMEOUT_H_
+#endif  // POLLIO_BACKENDS_INTERNAL_TIMEOUT_H_

@@ -1,11 +1,11 @@
 // Copyright 2026 The pollio Authors.
 //
 // -----------------------------------------------------------------------------
-// File: poller/factory.h
+// File: factory/factory.h
 // -----------------------------------------------------------------------------
 //
 // Run-time choice of a backend, for programs that take it from a flag or a
-// config file. The target //poller:factory links every backend the target
+// config file. The target //factory links every backend the target
 // platform can build; which of those the running kernel accepts is only known
 // at run time (io_uring may be switched off), so AvailableBackends() probes.
 //
@@ -16,8 +16,8 @@
 //   absl::StatusOr<std::unique_ptr<pollio::Poller>> poller =
 //       pollio::NewPoller(*backend, {.max_events = 256});
 
-#ifndef POLLIO_POLLER_FACTORY_H_
-#define POLLIO_POLLER_FACTORY_H_
+#ifndef POLLIO_FACTORY_FACTORY_H_
+#define POLLIO_FACTORY_FACTORY_H_
 
 #include <memory>
 #include <vector>
@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<Poller>> NewPoller(Backend backend,
 //
 // A new poller on the platform's native backend: epoll on Linux, kqueue on
 // macOS, iOS, FreeBSD and OpenBSD, poll(2) elsewhere. The same backend as
-// poller/os_poller.h's OsPoller.
+// factory/os_poller.h's OsPoller.
 absl::StatusOr<std::unique_ptr<Poller>> NewOsPoller(PollerOptions options = {});
 
 // AvailableBackends()
@@ -55,4 +55,4 @@ std::vector<Backend> AvailableBackends();
 
 }  // namespace pollio
 
-#endif  // POLLIO_POLLER_FACTORY_H_
+#endif  // POLLIO_FACTORY_FACTORY_H_

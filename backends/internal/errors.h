@@ -3,8 +3,8 @@
 // Error construction shared by every backend, so that all of them word the
 // same failure the same way: the call, the fd, and the OS's own text.
 
-#ifndef POLLIO_POLLER_INTERNAL_ERRORS_H_
-#define POLLIO_POLLER_INTERNAL_ERRORS_H_
+#ifndef POLLIO_BACKENDS_INTERNAL_ERRORS_H_
+#define POLLIO_BACKENDS_INTERNAL_ERRORS_H_
 
 #include <climits>
 #include <string_view>
@@ -46,4 +46,4 @@ absl::Status CheckOptions(std::string_view backend,
 }  // namespace internal
 }  // namespace pollio
 
-#endif  // POLLIO_POLLER_INTERNAL_ERRORS_H_
+#endif  // POLLIO_BACKENDS_INTERNAL_ERRORS_H_

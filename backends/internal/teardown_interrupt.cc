@@ -1,4 +1,4 @@
-#include "poller/internal/teardown_interrupt.h"
+#include "backends/internal/teardown_interrupt.h"
 
 #include <sys/syscall.h>
 #include <time.h>

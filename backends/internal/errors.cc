@@ -1,4 +1,4 @@
-#include "poller/internal/errors.h"
+#include "backends/internal/errors.h"
 
 #include <cstring>
 #include <string>

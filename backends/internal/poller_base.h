@@ -27,8 +27,8 @@
 // virtual call, as it did when each backend implemented the public methods
 // itself, and an event none.
 
-#ifndef POLLIO_POLLER_INTERNAL_POLLER_BASE_H_
-#define POLLIO_POLLER_INTERNAL_POLLER_BASE_H_
+#ifndef POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
+#define POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
 
 #include <cstddef>
 #include <mutex>
@@ -38,9 +38,9 @@
 
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
+#include "backends/internal/errors.h"
+#include "backends/internal/registration_table.h"
 #include "event/event.h"
-#include "poller/internal/errors.h"
-#include "poller/internal/registration_table.h"
 #include "poller/poller.h"
 
 namespace pollio {
@@ -160,4 +160,4 @@ class PollerBase : public Poller {
 }  // namespace internal
 }  // namespace pollio
 
-#endif  // POLLIO_POLLER_INTERNAL_POLLER_BASE_H_
+#endif  // POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
