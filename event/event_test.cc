@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+
 #include "event/event.h"
 
 #include <climits>

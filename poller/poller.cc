@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+
 #include "poller/poller.h"
 
 #include <sys/types.h>

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // wait() allocates nothing once the poller is warm: every operator new in
 // this binary is counted while the count is switched on.
 

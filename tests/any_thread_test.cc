@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // PollerOptions::registration_from_any_thread, on every backend: add,
 // modify and del from other threads while one thread is blocked in wait
 // take effect for that wait; after del returns, no wait that starts later

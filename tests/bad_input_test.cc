@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // Every public method against bad input, on every backend. The expected
 // status code per backend lives in one table, kCases; the test also renders
 // it as Markdown and checks docs/reliability.md carries exactly that text, so

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // Differential random test: seeded sequences of operations on 64 socketpairs
 // (add / modify / del with random interest, kind and trigger; write; drain;
 // shutdown of either direction; close and reopen, so fd numbers get reused;

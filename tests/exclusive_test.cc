@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // Trigger::kExclusive: one listener shared by several pollers, one per
 // thread. On epoll each connection wakes exactly one waiting poller; with
 // kLevel it wakes them all. Counted over many connections two ways: waits

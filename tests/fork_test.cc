@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // Poller::ReinitAfterFork() with a real fork(), on every backend: the child
 // rebuilds its poller and keeps its registrations, and the parent's poller
 // is left exactly as it was.

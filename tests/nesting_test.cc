@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // Poller::native_handle(): each backend nested inside an EpollPoller, a
 // PollPoller and plain poll(2). A ready fd in the inner poller makes the
 // outer wait return, and an inner wait(0) then reports it; fds added after

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // The readiness details a runtime branches on, over real loopback TCP on
 // every backend: a peer's shutdown of writing (kReadClosed), a connection
 // closed both ways (kHangup), a pending error (kError) and urgent data

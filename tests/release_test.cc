@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // What `del` hands back, on every backend: once `del` has returned, the
 // caller's `close` releases the file at once (a listener's port can be bound
 // again, a connection's peer reads EOF) whether or not a wait runs later;

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // wait(timeout, mask): the thread's signal mask replaced for the wait only,
 // atomically, on every backend. Each test runs on a fresh thread whose mask
 // it owns, and directs SIGUSR1 at that thread alone.

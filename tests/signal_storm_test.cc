@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // Signal storm: while bytes flow through a poller, another thread sends
 // SIGUSR1 to the waiting thread every 100 us for 2 s, with a handler
 // installed without SA_RESTART, so many waits end in EINTR. No wait may

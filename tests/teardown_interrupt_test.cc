@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // A pure query and a poller's destruction leave the caller's other waits
 // alone. Closing an io_uring instance interrupts the threads the kernel
 // linked to it, some 15-30 ms later (backends/internal/teardown_interrupt.h);

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+
 #include "tests/test_util.h"
 
 #include <arpa/inet.h>

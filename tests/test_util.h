@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // Helpers shared by pollio's tests: owned fds, socketpairs, loopback TCP,
 // and mio-style expectations on a Poller's results.
 

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // The user token of poller/poller.h, on every backend: each result carries
 // its registration's token unchanged, `modify` changes it, introspection
 // shows it, and no result ever carries the token of an older registration

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // The README's accept loop, compiled by `tools/bazel build //...` so the
 // example cannot rot. Serves one "hello\n" per connection on 127.0.0.1:8080.
 #include <netinet/in.h>

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // echo_server: a real accept loop on a pollio Poller.
 //
 //   tools/bazel run //tools:echo_server -- --port=7000 --backend=poll

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // Starts tools/echo_server on each available backend and talks to it over
 // loopback: concurrent ping-pong clients with random chunk sizes, and bulk
 // clients that push a megabyte while reading it back on another thread (so

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // http_hello: a minimal HTTP/1.1 keep-alive "Hello, World!" responder on a
 // pollio Poller, one thread, any backend: the end-to-end benchmark's server
 // (tools/bench/http_bench.sh loads it with wrk beside nginx).

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // loadgen: an echo load generator on a pollio Poller.
 //
 //   tools/bazel run -c opt //tools:loadgen -- --port=PORT --connections=1000

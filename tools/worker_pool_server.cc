@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+
 #include "tools/worker_pool_server.h"
 
 #include <arpa/inet.h>

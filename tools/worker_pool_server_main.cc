@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // tools/bazel run //tools:worker_pool_server -- --workers=4
 //
 // The multi-threaded echo server of tools/worker_pool_server.h on

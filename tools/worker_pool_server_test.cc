@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // tools/worker_pool_server over loopback on every backend: concurrent
 // clients send messages of random sizes and check every echoed byte, while
 // the workers register, re-arm and delete their connections from their own

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // epoll specifics beyond the conformance suite: modify into kExclusive,
 // which the kernel cannot do in place (EPOLL_CTL_MOD refuses EPOLLEXCLUSIVE).
 #include "backends/epoll/epoll_poller.h"

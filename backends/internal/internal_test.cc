@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // Unit tests of the shared pieces: timeout rounding, error wording, the
 // registration table with its batch, and the wake fd.
 #include <errno.h>

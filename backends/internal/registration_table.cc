@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+
 #include "backends/internal/registration_table.h"
 
 #include <string_view>

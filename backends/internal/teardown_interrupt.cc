@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+
 #include "backends/internal/teardown_interrupt.h"
 
 #include <sys/syscall.h>

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // io_uring specifics beyond the conformance suite: the Unavailable path,
 // stale completions after del / re-add / fd reuse, ring accounting over many
 // add/del cycles, and more registrations than the ring has entries.

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // A consumer's accept loop over the installed pollio: a listener on
 // 127.0.0.1 (port 0), one connection to itself, accepted through
 // NewOsPoller and, over every available backend, through NewPoller. Exits 0

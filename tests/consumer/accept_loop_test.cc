@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // A consumer's accept loop: a listener on 127.0.0.1, one client, one echo,
 // over the OS poller and over every backend the factory offers.
 #include <arpa/inet.h>

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // pollio benchmarks: pollio's backends against the raw system-call loops
 // and against libevent and libev, on the same fds.
 //

@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // The kqueue emulation of sys/event.h, on epoll. One epoll instance per
 // filter, both nested in a master epoll whose fd is the kqueue fd: a
 // registration is per (ident, filter), so each can carry its own EV_CLEAR

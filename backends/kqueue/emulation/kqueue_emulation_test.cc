@@ -1,3 +1,5 @@
+// Copyright 2026 The pollio Authors.
+//
 // The BSD semantics the kqueue emulation promises (see sys/event.h), checked
 // directly through kqueue() and kevent().
 
