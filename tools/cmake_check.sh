@@ -14,28 +14,14 @@
 #   tools/cmake_check.sh
 #
 # Installs cmake, pkg-config and the libraries it builds against from
-# Debian's archive when missing, as tools/bazel does. Exits nonzero on the
-# first failure.
+# Debian's archive when missing (tools/ensure_packages.sh), as tools/bazel
+# does. Exits nonzero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readonly root="${PWD}"
 
 readonly packages=(cmake pkg-config g++ libabsl-dev libgtest-dev liburing-dev)
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "${package}" 2>/dev/null |
-      grep -q 'install ok installed'; then
-    missing+=("${package}")
-  fi
-done
-if ((${#missing[@]} > 0)); then
-  echo "tools/cmake_check.sh: installing ${missing[*]}" >&2
-  sudo_cmd=()
-  if [[ "$(id -u)" != 0 ]]; then sudo_cmd=(sudo); fi
-  "${sudo_cmd[@]}" apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" \
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-fi
+"${root}/tools/ensure_packages.sh" "${packages[@]}"
 
 step() { echo "=== tools/cmake_check.sh: $*" >&2; }
 
