@@ -211,7 +211,8 @@ def pollio_system_dependencies():
         _generated_repository,
         name = "libevent",
         files = {"BUILD": _system_library_build({
-            "libevent": ["event_core", "event_pthreads"],
+            "event_core": ["event_core"],
+            "event_pthreads": ["event_pthreads", "event_core"],
         })},
     )
     _maybe(
