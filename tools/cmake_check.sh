@@ -8,8 +8,9 @@
 #   3. cmake --install into a temporary prefix;
 #   4. configure, build and run tests/cmake_consumer against that prefix,
 #      once through find_package(pollio) and once through pkg-config;
-#   5. the same install and consumers for shared libraries built without
-#      io_uring (liburing hidden), the other path of the configure.
+#   5. the same install and consumers for shared libraries (versioned, soname
+#      .so.MAJOR.MINOR) built without io_uring (liburing hidden), the other
+#      path of the configure.
 #
 #   tools/cmake_check.sh
 #
@@ -100,6 +101,19 @@ PKG_CONFIG_LIBDIR="${work}/no-pkg-config" cmake -S "${root}" \
 grep -q 'io_uring backend OFF' "${work}/build-shared.log"
 cmake --build "${work}/build-shared" -j "${jobs}"
 cmake --install "${work}/build-shared" --prefix "${work}/prefix-shared"
+# Versioned: libpollio_poller.so -> .so.MAJOR.MINOR -> .so.VERSION, the
+# soname MAJOR.MINOR, from project(pollio VERSION ...).
+version="$(sed -n 's/^project(pollio VERSION \([0-9.]*\).*/\1/p' \
+  CMakeLists.txt)"
+poller_so="$(find "${work}/prefix-shared" -name libpollio_poller.so)"
+dynamic="$(readelf -d "${poller_so}")"
+so_file="$(readlink -f "${poller_so}")"
+if [[ "${so_file}" != */libpollio_poller.so."${version}" ]] ||
+    ! grep -qF "[libpollio_poller.so.${version%.*}]" <<<"${dynamic}"; then
+  echo "tools/cmake_check.sh: libpollio_poller.so is not versioned" \
+    "${version} with soname .so.${version%.*}" >&2
+  exit 1
+fi
 if [[ -e "${work}/prefix-shared/include/backends/uring" ]]; then
   echo "tools/cmake_check.sh: io_uring installed though switched off" >&2
   exit 1
