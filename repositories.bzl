@@ -13,6 +13,9 @@ upstream repository names and labels.
 The system copies come from these Debian packages (tools/bazel installs them):
 libabsl-dev, googletest, libbenchmark-dev, liburing-dev, libevent-dev,
 libev-dev, bazel-platforms, bazel-rules-java.
+
+Bzlmod builds (Bazel 7 and newer) do not use this file: MODULE.bazel asks the
+Bazel Central Registry for the same repositories under the same names.
 """
 
 def _maybe(repo_rule, name, **kwargs):
@@ -211,7 +214,8 @@ def pollio_system_dependencies():
         _generated_repository,
         name = "libevent",
         files = {"BUILD": _system_library_build({
-            "libevent": ["event_core", "event_pthreads"],
+            "event_core": ["event_core"],
+            "event_pthreads": ["event_pthreads", "event_core"],
         })},
     )
     _maybe(

@@ -8,34 +8,21 @@
 #   3. cmake --install into a temporary prefix;
 #   4. configure, build and run tests/cmake_consumer against that prefix,
 #      once through find_package(pollio) and once through pkg-config;
-#   5. the same install and consumers for shared libraries built without
-#      io_uring (liburing hidden), the other path of the configure.
+#   5. the same install and consumers for shared libraries (versioned, soname
+#      .so.MAJOR.MINOR) built without io_uring (liburing hidden), the other
+#      path of the configure.
 #
 #   tools/cmake_check.sh
 #
 # Installs cmake, pkg-config and the libraries it builds against from
-# Debian's archive when missing, as tools/bazel does. Exits nonzero on the
-# first failure.
+# Debian's archive when missing (tools/ensure_packages.sh), as tools/bazel
+# does. Exits nonzero on the first failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 readonly root="${PWD}"
 
 readonly packages=(cmake pkg-config g++ libabsl-dev libgtest-dev liburing-dev)
-missing=()
-for package in "${packages[@]}"; do
-  if ! dpkg-query -W -f='${Status}' "${package}" 2>/dev/null |
-      grep -q 'install ok installed'; then
-    missing+=("${package}")
-  fi
-done
-if ((${#missing[@]} > 0)); then
-  echo "tools/cmake_check.sh: installing ${missing[*]}" >&2
-  sudo_cmd=()
-  if [[ "$(id -u)" != 0 ]]; then sudo_cmd=(sudo); fi
-  "${sudo_cmd[@]}" apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" \
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
-fi
+"${root}/tools/ensure_packages.sh" "${packages[@]}"
 
 step() { echo "=== tools/cmake_check.sh: $*" >&2; }
 
@@ -114,6 +101,19 @@ PKG_CONFIG_LIBDIR="${work}/no-pkg-config" cmake -S "${root}" \
 grep -q 'io_uring backend OFF' "${work}/build-shared.log"
 cmake --build "${work}/build-shared" -j "${jobs}"
 cmake --install "${work}/build-shared" --prefix "${work}/prefix-shared"
+# Versioned: libpollio_poller.so -> .so.MAJOR.MINOR -> .so.VERSION, the
+# soname MAJOR.MINOR, from project(pollio VERSION ...).
+version="$(sed -n 's/^project(pollio VERSION \([0-9.]*\).*/\1/p' \
+  CMakeLists.txt)"
+poller_so="$(find "${work}/prefix-shared" -name libpollio_poller.so)"
+dynamic="$(readelf -d "${poller_so}")"
+so_file="$(readlink -f "${poller_so}")"
+if [[ "${so_file}" != */libpollio_poller.so."${version}" ]] ||
+    ! grep -qF "[libpollio_poller.so.${version%.*}]" <<<"${dynamic}"; then
+  echo "tools/cmake_check.sh: libpollio_poller.so is not versioned" \
+    "${version} with soname .so.${version%.*}" >&2
+  exit 1
+fi
 if [[ -e "${work}/prefix-shared/include/backends/uring" ]]; then
   echo "tools/cmake_check.sh: io_uring installed though switched off" >&2
   exit 1
