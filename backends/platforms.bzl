@@ -35,8 +35,15 @@ _PLATFORMS = {
 }
 
 def _per_os(values):
-    """A select() over _PLATFORMS; `values` maps each entry's OS (and
-    "default" for _ELSEWHERE) to the value for it."""
+    """A select() over _PLATFORMS.
+
+    Args:
+      values: each OS of _PLATFORMS, and "default" for _ELSEWHERE, to its
+        value.
+
+    Returns:
+      The select().
+    """
     branches = {"@platforms//os:" + os: values[os] for os in _PLATFORMS}
     branches["//conditions:default"] = values["default"]
     return select(branches)
