@@ -12,7 +12,8 @@ upstream repository names and labels.
 
 The system copies come from these Debian packages (tools/bazel installs them):
 libabsl-dev, googletest, libbenchmark-dev, liburing-dev, libevent-dev,
-libev-dev, bazel-platforms, bazel-rules-java.
+libev-dev, libuv1-dev, libboost-dev (header-only Boost.Asio, for the
+benchmark's peers only), bazel-platforms, bazel-rules-java.
 
 Bzlmod builds (Bazel 7 and newer) do not use this file: MODULE.bazel asks the
 Bazel Central Registry for the same repositories under the same names.
@@ -222,4 +223,19 @@ def pollio_system_dependencies():
         _generated_repository,
         name = "libev",
         files = {"BUILD": _system_library_build({"libev": ["ev"]})},
+    )
+    _maybe(
+        _generated_repository,
+        name = "libuv",
+        files = {"BUILD": _system_library_build({"libuv": ["uv"]})},
+    )
+
+    # Boost.Asio is header-only (Boost.System, its one dependency, has been
+    # header-only since 1.69; Debian 12 has 1.74), so the target only adds
+    # the threads library its scheduler's mutex needs. rules_boost names it
+    # @boost//:asio, the name kept here.
+    _maybe(
+        _generated_repository,
+        name = "boost",
+        files = {"BUILD": _system_library_build({"asio": ["pthread"]})},
     )

@@ -1,10 +1,11 @@
 // Copyright 2026 The pollio Authors.
 //
 // pollio benchmarks: pollio's backends against the raw system-call loops
-// and against libevent and libev, on the same fds.
+// and against libevent, libev, libuv and Boost.Asio, on the same fds.
 //
 //   tools/bazel run -c opt //tools/bench                 # Google Benchmark
 //   tools/bazel run -c opt //tools/bench -- --summary    # interleaved table
+//   tools/bazel run -c opt //tools/bench -- --list       # contender names
 //
 // Workloads (workloads.h): chain (ns/event), churn and churn armed (ns/fd),
 // idle (ns/wait), wake (ns per one-way wake). In Google Benchmark mode the
@@ -30,6 +31,7 @@
 
 #include "benchmark/benchmark.h"
 #include "tools/bench/drivers.h"
+#include "tools/bench/libuv_asio_drivers.h"
 #include "tools/bench/workloads.h"
 
 namespace pollio {
@@ -92,6 +94,8 @@ std::vector<Contender> AllContenders() {
       Make<PollioDriver<UringPoller, true>>("uring"),
       Make<Libevent>("epoll"),
       Make<Libev>("epoll"),
+      Make<Libuv>("epoll"),
+      Make<Asio>("epoll"),
   };
   std::vector<Contender> available;
   for (Contender& contender : all) {
@@ -226,13 +230,28 @@ int RunSummary(int rounds, const std::string& only) {
   return 0;
 }
 
-// For tools/bench/callgrind.sh: one chain run of `writes` bytes, nothing
-// else, so the instruction counts of two runs differ by the events alone.
-int RunChainOnce(const std::string& name, int writes) {
+// For tools/bench/callgrind.sh and syscalls.sh: the contenders this machine
+// can run, one name a line.
+int ListContenders() {
+  for (const Contender& contender : AllContenders()) {
+    std::printf("%s\n", contender.name);
+  }
+  return 0;
+}
+
+// For tools/bench/callgrind.sh and syscalls.sh: one chain run of `writes`
+// bytes over 1,000 pairs with `active` of them started, nothing else, so the
+// counts of two runs differ by the events alone.
+int RunChainOnce(const std::string& name, int writes, int active) {
+  // Only this contender is constructed, even to probe: UringPoller sets its
+  // ring up on a thread of its own, and once a process has had a second
+  // thread glibc's read and write take their multi-threaded path for good,
+  // which would charge every contender for io_uring's probe.
+  ContenderFilter() = name;
   for (const Contender& contender : AllContenders()) {
     if (name != contender.name) continue;
     Fixture fixture(1000, 0);
-    contender.chain(fixture, 100, writes);
+    contender.chain(fixture, active, writes);
     return 0;
   }
   std::fprintf(stderr, "bench: no contender %s\n", name.c_str());
@@ -277,12 +296,16 @@ int main(int argc, char** argv) {
   std::string only;
   std::string callgrind_contender;
   int callgrind_writes = 0;
+  int callgrind_active = 100;
   bool summary = false;
+  bool list = false;
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--summary") {
       summary = true;
+    } else if (arg == "--list") {
+      list = true;
     } else if (arg.rfind("--rounds=", 0) == 0) {
       rounds = std::max(1, std::atoi(arg.c_str() + 9));
     } else if (arg.rfind("--contenders=", 0) == 0) {
@@ -290,17 +313,23 @@ int main(int argc, char** argv) {
     } else if (arg.rfind("--only=", 0) == 0) {
       only = arg.substr(7);
     } else if (arg.rfind("--chain_once=", 0) == 0) {
-      // --chain_once=CONTENDER:WRITES
+      // --chain_once=CONTENDER:WRITES[:ACTIVE]
       const std::string value = arg.substr(13);
       const std::size_t colon = value.find(':');
       callgrind_contender = value.substr(0, colon);
       callgrind_writes = std::atoi(value.c_str() + colon + 1);
+      const std::size_t second = value.find(':', colon + 1);
+      if (second != std::string::npos) {
+        callgrind_active = std::max(1, std::atoi(value.c_str() + second + 1));
+      }
     } else {
       rest.push_back(argv[i]);
     }
   }
+  if (list) return pollio::bench::ListContenders();
   if (!callgrind_contender.empty()) {
-    return pollio::bench::RunChainOnce(callgrind_contender, callgrind_writes);
+    return pollio::bench::RunChainOnce(callgrind_contender, callgrind_writes,
+                                       callgrind_active);
   }
   if (summary) return pollio::bench::RunSummary(rounds, only);
   int rest_count = static_cast<int>(rest.size());

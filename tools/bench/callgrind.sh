@@ -5,19 +5,24 @@
 # writes; the difference divided by 10,000 is the cost of one event alone,
 # without set-up and tear-down.
 #
-#   tools/bench/callgrind.sh [contender ...]   # default: pollio_epoll libev libevent
+#   tools/bench/callgrind.sh [contender ...]   # default: every contender
+#
+# The default is what `bench --list` prints: every contender this machine
+# can run (the raw epoll, poll and io_uring loops, pollio's backends with and
+# without registration from any thread, libevent, libev, libuv, Boost.Asio).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-contenders=("$@")
-if ((${#contenders[@]} == 0)); then
-  contenders=(pollio_epoll libev libevent epoll_raw)
-fi
 command -v valgrind >/dev/null || {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >&2
 }
 tools/bazel build -c opt //tools/bench >&2
 bench=bazel-bin/tools/bench/bench
+
+contenders=("$@")
+if ((${#contenders[@]} == 0)); then
+  mapfile -t contenders < <("${bench}" --list)
+fi
 
 instructions() {  # contender writes -> total instructions
   local out
