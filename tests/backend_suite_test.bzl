@@ -4,6 +4,7 @@ load("@rules_cc//cc:defs.bzl", "cc_test")
 
 # What every suite links besides the factory.
 _SUITE_DEPS = [
+    ":backend_test",
     ":test_util",
     "//event",
     "//poller",

@@ -24,44 +24,15 @@
 #include "factory/factory.h"
 #include "gtest/gtest.h"
 #include "poller/poller.h"
+#include "tests/backend_test.h"
 
 namespace pollio {
 namespace testing {
 
 inline constexpr Events kRW = Events::kReadable | Events::kWritable;
 
-class ConformanceTest : public ::testing::TestWithParam<Backend> {
- protected:
-  void SetUp() override {
-    poller_ = Make(PollerOptions{});
-    if (poller_ == nullptr && !skip_reason_.empty())
-      GTEST_SKIP() << skip_reason_;
-    ASSERT_NE(poller_, nullptr);
-  }
-
-  // A new poller on the backend under test; null (with skip_reason_ set
-  // when the backend is missing here) if it cannot be made.
-  std::unique_ptr<Poller> Make(PollerOptions options) {
-    absl::StatusOr<std::unique_ptr<Poller>> poller =
-        NewPoller(GetParam(), options);
-    if (poller.status().code() == absl::StatusCode::kUnimplemented ||
-        poller.status().code() == absl::StatusCode::kUnavailable) {
-      skip_reason_ = "backend " + std::string(BackendName(GetParam())) +
-                     " skipped: " + poller.status().ToString();
-      return nullptr;
-    }
-    EXPECT_TRUE(poller.ok()) << poller.status();
-    return poller.ok() ? *std::move(poller) : nullptr;
-  }
-
-  // The capability query, not the backend's name: tested against what add
-  // accepts by SupportsAnswersWhatAddAccepts.
-  bool HasEdge() const { return poller_->supports(Trigger::kEdge); }
-
-  Poller& poller() { return *poller_; }
-  std::unique_ptr<Poller> poller_;
-  std::string skip_reason_;
-};
+// The suite's fixture: BackendTest's poller, under the suite's own name.
+class ConformanceTest : public BackendTest {};
 
 // Timing floors are measured on a thread of their own, with a poller made,
 // used and destroyed there. Closing an io_uring (an earlier uring test on the

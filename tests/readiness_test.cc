@@ -57,6 +57,7 @@
 #include "factory/factory.h"
 #include "gtest/gtest.h"
 #include "poller/poller.h"
+#include "tests/backend_test.h"
 #include "tests/test_util.h"
 
 namespace pollio {
@@ -178,31 +179,10 @@ bool Arrived(int fd, short mask, absl::Duration limit = kSettle) {
   return false;
 }
 
-class ReadinessTest : public ::testing::TestWithParam<Backend> {
+class ReadinessTest : public ::pollio::testing::BackendTest {
  protected:
-  void SetUp() override {
-    poller_ = Make();
-    if (poller_ == nullptr && !skip_reason_.empty()) {
-      GTEST_SKIP() << skip_reason_;
-    }
-    ASSERT_NE(poller_, nullptr);
-  }
-
-  std::unique_ptr<Poller> Make() {
-    absl::StatusOr<std::unique_ptr<Poller>> poller = NewPoller(GetParam());
-    if (poller.status().code() == absl::StatusCode::kUnimplemented ||
-        poller.status().code() == absl::StatusCode::kUnavailable) {
-      skip_reason_ = "backend " + std::string(BackendName(GetParam())) +
-                     " skipped: " + poller.status().ToString();
-      return nullptr;
-    }
-    EXPECT_TRUE(poller.ok()) << poller.status();
-    return poller.ok() ? *std::move(poller) : nullptr;
-  }
-
   bool IsKqueue() const { return GetParam() == Backend::kKqueue; }
   bool IsUring() const { return GetParam() == Backend::kUring; }
-  bool HasEdge() const { return poller_->supports(Trigger::kEdge); }
 
   // kqueue takes no kPriority interest; elsewhere add it, to check that it
   // stays silent where there is no urgent data.
@@ -238,10 +218,6 @@ class ReadinessTest : public ::testing::TestWithParam<Backend> {
     }
     return got;
   }
-
-  Poller& poller() { return *poller_; }
-  std::unique_ptr<Poller> poller_;
-  std::string skip_reason_;
 };
 
 #define EXPECT_EVENTS(actual, expected) \
@@ -335,7 +311,7 @@ TEST_P(ReadinessTest, WriteOnlyWithAFullBufferWhenThePeerHalfCloses) {
   for (const Trigger trigger : {Trigger::kLevel, Trigger::kEdge}) {
     if (trigger == Trigger::kEdge && !HasEdge()) continue;
     SCOPED_TRACE(TriggerName(trigger));
-    std::unique_ptr<Poller> poller = Make();
+    std::unique_ptr<Poller> poller = Make(PollerOptions{});
     ASSERT_NE(poller, nullptr);
     TcpPair pair = MakeTcpPair(/*send_buffer=*/4096,
                                /*peer_receive_buffer=*/4096);
@@ -455,7 +431,7 @@ TEST_P(ReadinessTest, UrgentDataIsPriorityOnlyWithPriorityInterest) {
   } else {
     ASSERT_TRUE(priority.ok()) << priority;
   }
-  std::unique_ptr<Poller> reader = Make();
+  std::unique_ptr<Poller> reader = Make(PollerOptions{});
   ASSERT_NE(reader, nullptr);
   ASSERT_TRUE(reader->add(EventObject{fd, EventKind::kClient, kRW}).ok());
   EXPECT_EVENTS(Once(*reader, fd), kW);

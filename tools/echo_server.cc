@@ -60,6 +60,7 @@
 #include "event/event.h"
 #include "factory/factory.h"
 #include "poller/poller.h"
+#include "tools/send_pending.h"
 
 ABSL_FLAG(std::string, bind, "127.0.0.1",
           "IPv4 address to listen on; listening on every interface "
@@ -214,22 +215,17 @@ class EchoServer {
   // Writes out `pending`. Returns true when all of it went; false when the
   // connection was parked on kWritable or closed.
   bool Flush(Connection& connection) {
-    while (!connection.pending.empty()) {
-      const ssize_t sent = ::send(connection.fd, connection.pending.data(),
-                                  connection.pending.size(), MSG_NOSIGNAL);
-      if (sent > 0) {
-        connection.pending.erase(0, static_cast<std::size_t>(sent));
-        continue;
-      }
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    switch (pollio::tools::SendPending(connection.fd, connection.pending)) {
+      case pollio::tools::SendResult::kAllSent:
+        return Park(connection, pollio::Events::kReadable);
+      case pollio::tools::SendResult::kWouldBlock:
         Park(connection, pollio::Events::kWritable);
         return false;
-      }
-      Close(connection);
-      return false;
+      case pollio::tools::SendResult::kFailed:
+        break;
     }
-    return Park(connection, pollio::Events::kReadable);
+    Close(connection);
+    return false;
   }
 
   // Sets the connection's interest, skipping the system call when unchanged.

@@ -36,6 +36,7 @@
 #include "event/event.h"
 #include "factory/factory.h"
 #include "poller/poller.h"
+#include "tools/send_pending.h"
 
 ABSL_FLAG(std::string, bind, "127.0.0.1", "IPv4 address to listen on");
 ABSL_FLAG(int, port, 0, "TCP port; 0 picks a free one and prints it");
@@ -184,15 +185,10 @@ class HelloServer {
   // Writes pending responses; parks on kWritable if the socket is full.
   // Returns false if the connection is parked or closed.
   bool Flush(Connection& connection) {
-    while (!connection.output.empty()) {
-      const ssize_t sent = ::send(connection.fd, connection.output.data(),
-                                  connection.output.size(), MSG_NOSIGNAL);
-      if (sent > 0) {
-        connection.output.erase(0, static_cast<std::size_t>(sent));
-        continue;
-      }
-      if (sent < 0 && errno == EINTR) continue;
-      if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    switch (pollio::tools::SendPending(connection.fd, connection.output)) {
+      case pollio::tools::SendResult::kAllSent:
+        break;
+      case pollio::tools::SendResult::kWouldBlock:
         if (!connection.parked) {
           connection.parked = true;
           (void)poller_.modify(
@@ -202,9 +198,9 @@ class HelloServer {
               client_trigger_);
         }
         return false;
-      }
-      Close(connection);
-      return false;
+      case pollio::tools::SendResult::kFailed:
+        Close(connection);
+        return false;
     }
     if (connection.parked) {
       connection.parked = false;

@@ -26,6 +26,7 @@
 #include "event/event.h"
 #include "factory/factory.h"
 #include "poller/poller.h"
+#include "tools/send_pending.h"
 
 namespace pollio {
 
@@ -120,18 +121,13 @@ class WorkerPoolServer::Worker {
     if (Has(events, Events::kError)) return Close(connection);
     char buffer[16384];
     for (;;) {
-      if (!connection.pending.empty()) {
-        const ssize_t sent = ::send(connection.fd, connection.pending.data(),
-                                    connection.pending.size(), MSG_NOSIGNAL);
-        if (sent > 0) {
-          connection.pending.erase(0, static_cast<std::size_t>(sent));
-          continue;
-        }
-        if (sent < 0 && errno == EINTR) continue;
-        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      switch (tools::SendPending(connection.fd, connection.pending)) {
+        case tools::SendResult::kAllSent:
+          break;
+        case tools::SendResult::kWouldBlock:
           return Rearm(connection, Events::kWritable);
-        }
-        return Close(connection);
+        case tools::SendResult::kFailed:
+          return Close(connection);
       }
       const ssize_t got = ::read(connection.fd, buffer, sizeof(buffer));
       if (got > 0) {

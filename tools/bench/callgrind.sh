@@ -11,18 +11,7 @@
 # can run (the raw epoll, poll and io_uring loops, pollio's backends with and
 # without registration from any thread, libevent, libev, libuv, Boost.Asio).
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-command -v valgrind >/dev/null || {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind >&2
-}
-tools/bazel build -c opt //tools/bench >&2
-bench=bazel-bin/tools/bench/bench
-
-contenders=("$@")
-if ((${#contenders[@]} == 0)); then
-  mapfile -t contenders < <("${bench}" --list)
-fi
+source "$(dirname "$0")/setup.sh" valgrind "$@"
 
 instructions() {  # contender writes -> total instructions
   local out

@@ -19,18 +19,7 @@
 # many events and its cost is shared; with 1 every event needs a wait of
 # its own.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-
-command -v strace >/dev/null || {
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q strace >&2
-}
-tools/bazel build -c opt //tools/bench >&2
-bench=bazel-bin/tools/bench/bench
-
-contenders=("$@")
-if ((${#contenders[@]} == 0)); then
-  mapfile -t contenders < <("${bench}" --list)
-fi
+source "$(dirname "$0")/setup.sh" strace "$@"
 read -r -a actives <<< "${ACTIVE:-100 1}"
 readonly small=2000 large=12000
 
