@@ -264,7 +264,9 @@ absl::Status EpollPoller::Readd(const Registration& old, const EventObject& ev,
     // changes, and closing the scratch instance drops its registration.
     // (Out of kExclusive, the target already passed this check.)
     const int scratch = ::epoll_create1(EPOLL_CLOEXEC);
-    if (scratch < 0) return internal::ErrnoError(errno, "epoll_create1");
+    if (scratch < 0) {
+      return internal::ErrnoError(errno, "epoll_create1", "modify", ev.fd);
+    }
     epoll_event event{};
     event.events = ToEpollEvents(ev.events, trigger);
     const int result = ::epoll_ctl(scratch, EPOLL_CTL_ADD, ev.fd, &event);
@@ -359,7 +361,9 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
   }
   if (ready < 0) {
     if (errno == EINTR) return table_.batch();  // empty: a signal arrived
-    return internal::ErrnoError(errno, "epoll_wait", "", epoll_fd_);
+    return internal::ErrnoError(
+        errno, has_epoll_pwait2_ ? "epoll_pwait2" : "epoll_pwait", "",
+        epoll_fd_);
   }
   // epoll_ctl from other threads needs no hand-off: the kernel applies it
   // to this very wait. Reading the results takes the table lock.

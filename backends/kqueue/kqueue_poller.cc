@@ -232,26 +232,49 @@ absl::Status KqueuePoller::ModifyInKernel(const EventObject& ev,
 
 absl::Status KqueuePoller::DelFromKernel(
     int fd, std::unique_lock<std::mutex>& /*lock*/) {
-  const Registration& registration = table_.Find(fd)->registration;
+  const Entry& entry = *table_.Find(fd);
+  const Registration& registration = entry.registration;
+  // If one filter's EV_DELETE fails after the other's succeeded, the
+  // deleted one is added back, so that the failed del changes nothing:
+  // disabled again for a oneshot that fired; a kEdge filter that is ready
+  // reports once more, as any new EV_CLEAR registration does.
+  const Udata udata =
+      ToUdata(UserData(fd, registration.kind, entry.state.generation));
+  const uint16_t readd =
+      EV_ADD | ModeFlags(registration.trigger) |
+      (registration.trigger == Trigger::kOneshot && entry.state.fired
+           ? EV_DISABLE
+           : EV_ENABLE);
   struct kevent changes[2];
+  struct kevent undo[2];
   int count = 0;
   for (const int16_t filter : {int16_t{EVFILT_READ}, int16_t{EVFILT_WRITE}}) {
     const Events bit =
         filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
     if (!Has(registration.interest, bit)) continue;
+    EV_SET(&undo[count], fd, filter, readd, 0, 0, udata);
     EV_SET(&changes[count++], fd, filter, EV_DELETE | EV_RECEIPT, 0, 0,
            Udata{});
   }
   struct kevent receipts[2];
   const int placed = ::kevent(kq_, changes, count, receipts, count, nullptr);
   if (placed < 0) return internal::ErrnoError(errno, "kevent", "EV_DELETE", fd);
+  int first_error = 0;
   for (int i = 0; i < placed; ++i) {
     const int error = ReceiptError(receipts[i]);
     // ENOENT / EBADF: the fd was closed, and the kernel dropped its knotes
     // with it. Forgetting it here is the way to recover.
-    if (error != 0 && error != ENOENT && error != EBADF) {
-      return internal::ErrnoError(error, "kevent", "EV_DELETE", fd);
+    if (error != 0 && error != ENOENT && error != EBADF && first_error == 0) {
+      first_error = error;
     }
+  }
+  if (first_error != 0) {
+    for (int i = 0; i < placed; ++i) {
+      if (ReceiptError(receipts[i]) == 0) {
+        (void)::kevent(kq_, &undo[i], 1, nullptr, 0, nullptr);
+      }
+    }
+    return internal::ErrnoError(first_error, "kevent", "EV_DELETE", fd);
   }
   table_.Erase(fd, MayScrubBatch());
   return absl::OkStatus();

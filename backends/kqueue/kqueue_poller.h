@@ -16,8 +16,10 @@
 //     filter disables the other (one more kevent call), so it cannot end a
 //     later wait early either. kExclusive works as kLevel.
 //   * Changes are applied with EV_RECEIPT, so each change's own error comes
-//     back; a failed add or modify rolls back the changes that succeeded,
-//     leaving nothing half-registered.
+//     back; a failed add, modify or del rolls back the changes that
+//     succeeded, leaving nothing half-registered (a del whose second
+//     EV_DELETE fails adds the first filter back: under kEdge, a ready fd
+//     is then reported once more, as after any new EV_CLEAR registration).
 //   * Readiness: EVFILT_READ reports kReadable, with kReadClosed when it
 //     carries EV_EOF (the peer will send no more: a half-close and a close look
 //     the same to it); EVFILT_WRITE reports kWritable, with kHangup when it

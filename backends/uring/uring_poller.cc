@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -76,6 +77,13 @@ constexpr unsigned kSetupFlags[] = {
     IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
     IORING_SETUP_CQSIZE,
 };
+
+// Whether a failed submission met completion-queue backpressure (EBUSY,
+// EAGAIN), which reaping completions relieves.
+bool IsBackpressure(const absl::Status& status) {
+  const std::optional<int> error = ErrnoFromStatus(status);
+  return error == EBUSY || error == EAGAIN;
+}
 
 // Bounds the extra io_uring_enter calls one wait makes for pending work.
 constexpr int kMaxTaskRunRounds = 64;
@@ -256,8 +264,12 @@ absl::Status UringPoller::EnableRing(std::string_view /*method*/, int fd) {
   if (!ring_disabled_) return absl::OkStatus();
   // Debian's liburing 2.3 declares io_uring_enable_rings but does not
   // export it, so this is the system call it would make.
-  if (::syscall(__NR_io_uring_register, ring_.ring_fd,
-                IORING_REGISTER_ENABLE_RINGS, nullptr, 0) != 0) {
+  long result;  // NOLINT(runtime/int): syscall's type
+  do {
+    result = ::syscall(__NR_io_uring_register, ring_.ring_fd,
+                       IORING_REGISTER_ENABLE_RINGS, nullptr, 0);
+  } while (result != 0 && errno == EINTR);  // a wait must not fail on EINTR
+  if (result != 0) {
     return internal::ErrnoError(errno, "io_uring_register", "ENABLE_RINGS", fd);
   }
   ring_disabled_ = false;
@@ -274,7 +286,11 @@ absl::Status UringPoller::ReserveSubmissions(unsigned count,
   if (absl::Status status = EnableRing(method, fd); !status.ok()) {
     return status;
   }
-  const int submitted = io_uring_submit(&ring_);
+  int submitted = io_uring_submit(&ring_);
+  // A wait must not fail on EINTR.
+  while (ABSL_PREDICT_FALSE(submitted == -EINTR)) {
+    submitted = io_uring_submit(&ring_);
+  }
   if (submitted < 0) {
     return internal::ErrnoError(-submitted, "io_uring_submit", method, fd);
   }
@@ -476,7 +492,10 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     return status;
   }
   if (absl::Status status = QueuePendingRequests(); !status.ok()) {
-    return status;
+    if (absl::Status relieved = RelieveBackpressure(status, &timeout);
+        !relieved.ok()) {
+      return relieved;
+    }
   }
   // Completions already here (del leaves its cancellations behind) come
   // first, so that they cannot end the blocking enter below at once.
@@ -532,6 +551,12 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     // error.
     if (result < 0 && result != -ETIME && result != -EINTR &&
         result != -EBUSY && result != -EAGAIN) {
+      // Completions reaped before this enter are in the batch, and the
+      // ring has let go of them: return them, or they are lost (a oneshot
+      // spent, an edge missed). The failed enter consumed nothing, so its
+      // submissions stay queued for the next wait, which sees the error
+      // again if it persists.
+      if (!table_.batch().empty()) break;
       return internal::ErrnoError(-result, "io_uring_enter", "", ring_.ring_fd);
     }
     unsigned reaped = ReapCompletions();
@@ -573,18 +598,38 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
   return table_.batch();
 }
 
+absl::Status UringPoller::RelieveBackpressure(const absl::Status& status,
+                                              absl::Duration* timeout) {
+  // EBUSY or EAGAIN from flushing a full submission queue: completions are
+  // backed up in the kernel until reaped. Failing the wait would fail every
+  // later one the same way, so reap, then queue the rest; still backed up,
+  // do not block, since a poll that never reached the kernel could not end
+  // the wait.
+  if (!IsBackpressure(status)) return status;
+  ReapCompletions();
+  const absl::Status queued = QueuePendingRequests();
+  if (queued.ok()) return queued;
+  if (!IsBackpressure(queued) && table_.batch().empty()) return queued;
+  *timeout = absl::ZeroDuration();
+  return absl::OkStatus();
+}
+
 void UringPoller::SubmitNow() {
   if (!OnOwnerThread()) {
     NotifyWaiter();  // the owner submits
     return;
   }
   // A failure leaves the requests queued for the next wait, which reports
-  // it; the change itself has been made.
-  if (!EnableRing("wait", ring_.ring_fd).ok()) return;
-  if (!QueuePendingRequests().ok()) return;
-  if (io_uring_sq_ready(&ring_) == 0) return;
-  ++enter_calls_;
-  (void)io_uring_submit(&ring_);
+  // it; the change itself has been made. The outer loop must come to that
+  // wait rather than block on polls the kernel never got: signal the
+  // handle.
+  if (EnableRing("wait", ring_.ring_fd).ok() && QueuePendingRequests().ok()) {
+    if (io_uring_sq_ready(&ring_) == 0) return;
+    ++enter_calls_;
+    if (io_uring_submit(&ring_) >= 0) return;
+  }
+  const std::uint64_t one = 1;
+  (void)!::write(nested_eventfd_, &one, sizeof(one));
 }
 
 absl::StatusOr<int> UringPoller::NativeHandle() {

@@ -51,7 +51,15 @@
 //     the rest of its timeout. A cancel answered -EALREADY is retried by the
 //     next wait, so no poll outlives its registration.
 //   * A full submission queue is flushed to the kernel (one io_uring_enter)
-//     and never reported as an error.
+//     and never reported as an error. If that flush meets completion-queue
+//     backpressure (EBUSY or EAGAIN: completions backed up until reaped),
+//     wait reaps first and submits the rest after; while still backed up it
+//     does not block, and may return an empty batch before its timeout.
+//   * A failed io_uring_enter in wait after completions were already reaped
+//     returns those results; the submissions it did not make stay queued,
+//     and the next wait reports the error if it persists. EINTR from
+//     flushing a full queue or from enabling the ring is retried: a wait
+//     never fails with EINTR.
 //   * Timeouts: nanosecond precision through IORING_ENTER_EXT_ARG.
 //   * `add` checks the fd is open (fcntl F_GETFD), as poll does, unless
 //     PollerOptions::check_fd_on_add is false; then a closed fd shows up as
@@ -88,6 +96,10 @@
 //     poll fails with EBADF) until it is del'd; under kLevel once per wait.
 //   * Result order: completion order, as the kernel posts them.
 //   * wake(): an eventfd the ring polls.
+//   * native_handle() (poller/poller.h): once nested, a change whose
+//     immediate submission fails stays queued, and the handle is signalled,
+//     so that the outer loop calls wait, which submits it (or reports the
+//     error) instead of blocking on a poll the kernel never got.
 //
 // Threads: stricter than the other backends. io_uring completes a request
 // through work queued to the thread that submitted it, so a ring cannot
@@ -164,6 +176,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -295,6 +308,11 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   void CancelAndReapAll();
   // Queues the re-arms and removal retries the last wait left pending.
   absl::Status QueuePendingRequests();
+  // wait() when QueuePendingRequests() failed with `status`: OK to go on
+  // (EBUSY or EAGAIN, relieved by reaping; `timeout` zero if not enough),
+  // else the error to return. Out of line: wait's fast path never calls it.
+  ABSL_ATTRIBUTE_NOINLINE absl::Status RelieveBackpressure(
+      const absl::Status& status, absl::Duration* timeout);
 
   io_uring ring_{};
   RingOptions ring_options_;  // as Create got them, for AfterFork()
