@@ -38,6 +38,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/types/span.h"
 #include "event/event.h"
 #include "poller/poller.h"
@@ -82,7 +83,8 @@ enum class Op : std::uint8_t {
 struct Operation {
   Op op = Op::kNothing;
   int slot = 0;  // taken modulo the number of slots
-  // kAddOrModify, kAdd, kModify.
+  // kAddOrModify, kAdd, kModify. The oracle models read-side edges only:
+  // a kEdge registration must have kReadable interest alone.
   Trigger trigger = Trigger::kLevel;
   EventKind kind = EventKind::kServer;
   Events interest = Events::kReadable;

@@ -104,9 +104,13 @@ for backend in "${backends[@]}"; do
   echo "=== tools/fuzz.sh: ${backend} for ${seconds} s (log ${log})" >&2
   # One process, no -jobs: the machine is shared. -timeout catches an input
   # that hangs a wait; -rss_limit_mb a poller that grows without bound.
+  # Inputs of up to 512 bytes (about 200 operations) from the start: left to
+  # grow its length limit (-len_control), libFuzzer stays under 100 bytes
+  # for a minute, and short sequences reach fewer states.
   set +e
   POLLIO_FUZZ_BACKEND="${backend}" "${fuzzer}" "${dir}/corpus" "${seeds}" \
-    -max_total_time="${seconds}" -timeout=10 -rss_limit_mb=2048 \
+    -max_total_time="${seconds}" -max_len=512 -len_control=0 \
+    -timeout=10 -rss_limit_mb=2048 \
     -artifact_prefix="${dir}/" -print_final_stats=1 >"${log}" 2>&1
   result=$?
   set -e

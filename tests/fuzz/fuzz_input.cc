@@ -18,7 +18,7 @@ namespace pollio {
 namespace testing {
 namespace {
 
-// An operation of the model, or kWait: wait(0) and compare with the oracle.
+// An operation of the model, or (`wait`) a wait(0) checked by the oracle.
 struct Entry {
   bool wait = false;
   Op op = Op::kNothing;
