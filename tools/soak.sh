@@ -27,7 +27,7 @@ seconds="${1:-600}"
 connections="${2:-9000}"
 if ! [[ "${seconds}" =~ ^[0-9]+$ && "${connections}" =~ ^[0-9]+$ ]] ||
     ((seconds < 5 || connections < 1 || connections > 9000)); then
-  sed -n '4,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//' >&2
   echo "tools/soak.sh: seconds >= 5, connections 1..9000" >&2
   exit 2
 fi
