@@ -55,7 +55,10 @@
 //                    POLLERR or a failed poll (EBADF); kqueue EV_ERROR, or
 //                    EV_EOF with an error in fflags.
 //       kPriority    epoll EPOLLPRI; poll and io_uring POLLPRI; kqueue
-//                    Unimplemented. With kPriority interest only.
+//                    Unimplemented. With kPriority interest only; on
+//                    io_uring, ask for it with kReadable, or urgent data
+//                    that arrives while its poll waits goes unseen
+//                    (backends/uring/uring_poller.h).
 //     What the kernels cannot tell apart, and what pollio reports then:
 //       - A TCP peer's close() and its shutdown(SHUT_WR) are both a FIN:
 //         kReadClosed (with kReadable) on every backend. kHangup and kError

@@ -464,6 +464,37 @@ TEST_P(ReadinessTest, UrgentDataIsPriorityOnlyWithPriorityInterest) {
   EXPECT_EVENTS(Once(poller(), fd), kRW);  // urgent byte taken: no kPriority
 }
 
+// Ordinary data on a read | priority registration is kReadable alone, also
+// when it arrives while the poll waits (no write interest, which would
+// complete it at once). io_uring completes such a poll with the wake-up's
+// key, and sock_def_readable wakes readers with EPOLLIN | EPOLLPRI for any
+// data: the backend asks the socket before it reports kPriority. Found by
+// the fuzzer (tests/fuzz) on a socketpair; TCP wakes the same way.
+TEST_P(ReadinessTest, OrdinaryDataIsNotPriority) {
+  if (IsKqueue()) GTEST_SKIP() << "no kPriority interest on kqueue";
+  TcpPair pair = MakeTcpPair();
+  const int fd = pair.ours.get();
+  ASSERT_TRUE(poller().add(EventObject{fd, EventKind::kClient, kR | kP}).ok());
+  EXPECT_EVENTS(Once(poller(), fd), Events::kNone);  // armed, waiting
+  char buffer[16];
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE("round " + std::to_string(round));
+    ASSERT_EQ(::send(pair.peer.get(), "data", 4, MSG_NOSIGNAL), 4);
+    EXPECT_EVENTS(Await(poller(), fd, kR), kR);
+    EXPECT_EQ(::read(fd, buffer, sizeof(buffer)), 4);
+    EXPECT_EVENTS(Once(poller(), fd), Events::kNone);
+  }
+  // Urgent data arriving while the poll waits is still kPriority (with
+  // kReadable too on io_uring: the wake-up's key; readiness is a hint).
+  ASSERT_EQ(::send(pair.peer.get(), "!", 1, MSG_OOB), 1);
+  ASSERT_TRUE(Arrived(fd, POLLPRI));
+  const Events urgent = Once(poller(), fd, absl::Milliseconds(50));
+  EXPECT_TRUE(Has(urgent, kP)) << EventsName(urgent);
+  char byte = 0;
+  ASSERT_EQ(::recv(fd, &byte, 1, MSG_OOB), 1);
+  EXPECT_EVENTS(Once(poller(), fd), Events::kNone);
+}
+
 // A pipe has one direction, so its writer's close is a hangup to the
 // kernels that say POLLHUP, and a read-side EOF to kqueue. Either answers
 // "the peer will send no more".

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
@@ -58,6 +59,14 @@ constexpr std::uint64_t kNopData = ~std::uint64_t{5};
 // modified one, or a level re-arm, waiting in pending_polls_).
 constexpr std::uint32_t kInFlight = 1;
 constexpr std::uint32_t kPollPending = 2;
+
+// Whether `fd` has priority (urgent) data now, as poll(2) sees it; true if
+// poll(2) fails, so that a completion's kPriority is kept then.
+bool HasPriorityData(int fd) {
+  pollfd entry{fd, POLLPRI, 0};
+  if (::poll(&entry, 1, 0) < 0) return true;
+  return (entry.revents & POLLPRI) != 0;
+}
 
 // Set-up flags, best first; each step down is for an older kernel (EINVAL).
 //   DEFER_TASKRUN (6.1) runs completion work only inside our own
@@ -744,6 +753,7 @@ bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
   }
   const Trigger trigger = entry->registration.trigger;
   Events events = Events::kNone;
+  bool spurious = false;
   if (cqe.res >= 0) {
     events = internal::FromPollMask(static_cast<unsigned>(cqe.res));
     // The kernel polls EPOLLRDHUP whatever the mask asked for
@@ -759,11 +769,22 @@ bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
         (events != Events::kReadClosed || trigger == Trigger::kEdge)) {
       events &= ~Events::kReadClosed;
     }
+    // A poll that a wake-up completes carries the wake-up's key, not the
+    // file's state, and sock_def_readable (TCP, AF_UNIX) wakes readers with
+    // EPOLLIN | EPOLLPRI for any data: so POLLPRI arrives without urgent
+    // data. Ask the socket before reporting kPriority: one poll(2), paid
+    // only by completions with POLLPRI under kPriority interest (opt-in).
+    if (Has(events, Events::kPriority) && !HasPriorityData(fd)) {
+      events &= ~Events::kPriority;
+      // Nothing else: a oneshot completed by that wake-up alone was not
+      // spent, so it is re-armed as if nothing had happened.
+      spurious = events == Events::kNone;
+    }
   } else if (cqe.res != -ECANCELED) {
     events = Events::kError;  // EBADF: closed while registered
   }
   if (events != Events::kNone && !table_.CanReport(fd)) return false;
-  const bool rearm = final && trigger != Trigger::kOneshot &&
+  const bool rearm = final && (trigger != Trigger::kOneshot || spurious) &&
                      !(trigger == Trigger::kEdge && cqe.res < 0);
   if (final) {
     entry->state.request = 0;

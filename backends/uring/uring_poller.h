@@ -71,10 +71,10 @@
 //     (read until EAGAIN, as always).
 //   * Readiness bit for bit, as poll(2) (POLLRDHUP kReadClosed, POLLHUP
 //     kHangup, POLLERR kError, an EBADF completion kError; kPriority
-//     interest polls POLLPRI, reported as kPriority), with one
-//     exception: the kernel polls EPOLLRDHUP whatever the mask asks for, so
-//     a registration without kReadable interest may complete on a peer's
-//     shutdown of writing. pollio drops that kReadClosed when the
+//     interest polls POLLPRI, reported as kPriority: see the next
+//     point), with one exception: the kernel polls EPOLLRDHUP whatever the mask
+//     asks for, so a registration without kReadable interest may complete on a
+//     peer's shutdown of writing. pollio drops that kReadClosed when the
 //     completion also carries another bit (so a writable half-closed socket
 //     reports kWritable alone, as on epoll) and under kEdge; it reports
 //     kReadClosed alone when that is all a kLevel or kOneshot poll completed
@@ -84,6 +84,18 @@
 //     such a kLevel registration makes every wait return at once with
 //     kReadClosed until the fd is writable (epoll and poll stay silent);
 //     under kEdge it is quiet.
+//   * kPriority: a poll that a wake-up completes carries the wake-up's key,
+//     not the file's state, and sockets wake readers with EPOLLIN | EPOLLPRI
+//     for ordinary data. So pollio confirms POLLPRI with one poll(2) before
+//     it reports kPriority (paid only under kPriority interest), and a
+//     kOneshot completed by such a wake-up alone is re-armed, not spent.
+//     Urgent data arriving while a poll waits comes as kReadable |
+//     kPriority, though a lone urgent byte is not readable (the key again;
+//     readiness is a hint). The kernel's wake-up filter leaves EPOLLPRI out
+//     (IO_ASYNC_POLL_COMMON), so a registration with kPriority but without
+//     kReadable is not woken by urgent data that arrives while its poll
+//     waits: it sees urgent data already there when its poll is armed (at
+//     add, modify, each level re-arm). Ask for kPriority with kReadable.
 //   * `close` without `del` (a caller error: poller/poller.h) does not
 //     close the file while its poll is armed: unlike epoll, which holds no
 //     reference, the socket stays open (a listener keeps listening and the
