@@ -292,6 +292,11 @@ class RegistrationTable {
     static std::uint64_t OffsetOf(std::uint64_t data) {
       return (data >> (kKindBits - kEntryShift)) & (kFdMask << kEntryShift);
     }
+    // The same for an fd number itself.
+    static std::uint64_t OffsetOfFd(int fd) {
+      return static_cast<std::uint64_t>(static_cast<std::uint32_t>(fd))
+             << kEntryShift;
+    }
     bool Reaches(std::uint64_t offset) const { return offset < reach_bytes_; }
     Entry& At(std::uint64_t offset) const {
       return *reinterpret_cast<Entry*>(reinterpret_cast<char*>(entries_) +
