@@ -304,6 +304,8 @@ class RegistrationTable {
     }
 
     bool full() const { return next_ == end_; }
+    // How many more results the batch has room for.
+    std::size_t room() const { return static_cast<std::size_t>(end_ - next_); }
     bool InBatch(const Entry& entry) const {
       return entry.batch_position >= epoch_base_;
     }
