@@ -2,6 +2,7 @@
 
 #include "backends/epoll/epoll_poller.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,9 +11,9 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -37,9 +38,12 @@
 namespace pollio {
 namespace {
 
-// No Encode() result has every bit set (fds stop at bit 39), so this user
-// data can only be the wake eventfd's.
-constexpr std::uint64_t kWakeData = std::numeric_limits<std::uint64_t>::max();
+// The wake eventfd's user data: fd 0, kind 0, generation 0 and bit 63. No
+// registration's user data has generation 0 (internal::NextGeneration skips
+// it), so this never equals the State of fd 0's entry, which the table
+// always has (the constructor reaches it): Collect() takes the wake event
+// down the path of a mismatch, with no test of its own.
+constexpr std::uint64_t kWakeData = std::uint64_t{1} << 63;
 
 using internal::GenerationOf;
 using internal::NextGeneration;
@@ -114,8 +118,17 @@ constexpr EpollTranslation MakeEpollTranslation() {
 
 constexpr EpollTranslation kEpollTranslation = MakeEpollTranslation();
 
-Events FromEpollEvents(std::uint32_t events) {
-  return kEpollTranslation.events[FoldEpollBits(events)];
+// FromEpollBits(event.events) as one table load. On a little-endian machine
+// the fold is the or of the mask's two low bytes, read as bytes (bits 5..7
+// and 8..12 are never set).
+Events FromEpollEvent(const epoll_event& event) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  static_assert(offsetof(epoll_event, events) == 0);
+  const auto* const bytes = reinterpret_cast<const unsigned char*>(&event);
+  return kEpollTranslation.events[bytes[0] | bytes[1]];
+#else
+  return kEpollTranslation.events[FoldEpollBits(event.events)];
+#endif
 }
 
 // Every combination of the six bits a wait can return translates as the
@@ -237,7 +250,9 @@ EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
     : PollerBase(Backend::kEpoll, kAllTriggers | kPriorityInterest, max_events),
       epoll_fd_(epoll_fd),
       wake_fd_(std::move(wake_fd)),
-      kernel_events_(static_cast<std::size_t>(max_events)) {}
+      kernel_events_(static_cast<std::size_t>(max_events)) {
+  table_.Reach(0);  // kWakeData's entry
+}
 
 EpollPoller::~EpollPoller() {
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -259,6 +274,9 @@ absl::Status EpollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
       !status.ok()) {
     return status;
   }
+  // Reached before the kernel has the user data (Collect() relies on it),
+  // even should the ADD fail.
+  table_.Reach(ev.fd);
   const EpollState* kept = table_.KeptState(ev.fd);
   const std::uint32_t generation =
       NextGeneration(kept != nullptr ? GenerationOf(kept->user_data) : 0);
@@ -430,14 +448,15 @@ void EpollPoller::Collect(int ready) {
   for (const epoll_event& event :
        absl::MakeConstSpan(kernel_events_.data(), ready)) {
     const std::uint64_t data = event.data.u64;
-    // kWakeData's fd bits are all ones, which the table never reaches.
+    // Every user data the kernel has names an fd the table reaches
+    // (AddToKernel reaches it first, the table never shrinks, and
+    // kWakeData's is 0).
     const std::uint64_t offset = Table::Filler::OffsetOf(data);
-    if (ABSL_PREDICT_TRUE(batch.Reaches(offset))) {
-      Entry& entry = batch.At(offset);
-      if (ABSL_PREDICT_TRUE(entry.state.user_data == data)) {
-        batch.AddFirst(entry, FromEpollEvents(event.events));
-        continue;
-      }
+    assert(batch.Reaches(offset));
+    Entry& entry = batch.At(offset);
+    if (ABSL_PREDICT_TRUE(entry.state.user_data == data)) {
+      batch.AddFirst(entry, FromEpollEvent(event));
+      continue;
     }
     const int fd = DecodeFd(data);
     if (data == kWakeData) {
@@ -447,7 +466,7 @@ void EpollPoller::Collect(int ready) {
       // With registration from any thread it may as well be a registration
       // another thread deleted after the kernel handed its event over, and
       // an event after del returned is never reported: dropped.
-      batch.AddUnknown(fd, DecodeKind(data), FromEpollEvents(event.events));
+      batch.AddUnknown(fd, DecodeKind(data), FromEpollEvent(event));
     }
   }
   if (woken_) wake_fd_.Drain();

@@ -140,16 +140,23 @@ class RegistrationTable {
     return &entries_[static_cast<std::size_t>(fd)].state;
   }
 
-  // Precondition: CheckAdd() passed. May allocate (the table grows to the
-  // highest fd, and never shrinks: an fd number the kernel was ever given in
-  // user data stays reachable); never called from wait(). Keeps the fd
-  // number's State.
-  Entry& Insert(const EventObject& ev, Trigger trigger) {
-    const auto index = static_cast<std::size_t>(ev.fd);
+  // Grows the table to reach fd number `fd` (>= 0), registering nothing.
+  // May allocate; never called from wait(). The table never shrinks, so an
+  // fd number the kernel was ever given in user data stays reachable: a
+  // backend reaches it before it hands the kernel the user data.
+  void Reach(int fd) {
+    const auto index = static_cast<std::size_t>(fd);
     if (index >= entries_.size()) {
       // Geometric growth: adds of ascending fds stay amortised O(1).
       entries_.resize(std::max(index + 1, entries_.size() * 2));
     }
+  }
+
+  // Precondition: CheckAdd() passed. May allocate (Reach(ev.fd)); never
+  // called from wait(). Keeps the fd number's State.
+  Entry& Insert(const EventObject& ev, Trigger trigger) {
+    Reach(ev.fd);
+    const auto index = static_cast<std::size_t>(ev.fd);
     Entry& entry = entries_[index];
     entry.registration =
         Registration{ev.fd, ev.kind, Interest(ev.events), trigger, ev.token};
