@@ -91,8 +91,8 @@ class RegistrationTable {
   // kqueue), 64 for io_uring's: aligned to its size, so an entry never
   // straddles a cache line and &entries_[fd] is one shift and one add.
   struct alignas(kEntryBytes) Entry {
-    // registration.fd is -1 while the fd number is not registered. First:
-    // the token (offset 8) is what every reported event reads.
+    // registration.fd is -1 while the fd number is not registered. First,
+    // and laid out as an EventObject: a result is its first 16 bytes.
     Registration registration;
     // The fd's place in the result batch: the batch's epoch in the high 32
     // bits, the index in the low 32; current only while the epoch is the
@@ -319,7 +319,8 @@ class RegistrationTable {
 
     // A result for `entry`'s registration, which has none in this batch yet:
     // for kernels that report each fd at most once per wait (epoll, poll),
-    // whose results need no merge. Precondition: !full().
+    // whose results need no merge, or a caller that has checked InBatch().
+    // Precondition: !full().
     void AddFirst(Entry& entry, Events events) {
       entry.batch_position = position_++;
       // A Registration is an EventObject's fd, kind and token where they
