@@ -165,7 +165,7 @@
 //
 //   Off by default: without the option no lock is taken, and the
 //   single-threaded hot path is unchanged; with it, a single-threaded loop
-//   pays the uncontended lock, 2 to 3 instructions per event
+//   pays the uncontended lock, 1 to 3 instructions per event
 //   (`tools/bench/callgrind.sh pollio_epoll pollio_epoll_any_thread ...`;
 //   figures in docs/runtime.md).
 

@@ -2,6 +2,7 @@
 
 #include "backends/epoll/epoll_poller.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -10,9 +11,9 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
-#include <limits>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -37,9 +38,12 @@
 namespace pollio {
 namespace {
 
-// No Encode() result has every bit set (fds stop at bit 39), so this user
-// data can only be the wake eventfd's.
-constexpr std::uint64_t kWakeData = std::numeric_limits<std::uint64_t>::max();
+// The wake eventfd's user data: fd 0, kind 0, generation 0 and bit 63. No
+// registration's user data has generation 0 (internal::NextGeneration skips
+// it), so this never equals the State of fd 0's entry, which the table
+// always has (the constructor reaches it): Collect() takes the wake event
+// down the path of a mismatch, with no test of its own.
+constexpr std::uint64_t kWakeData = std::uint64_t{1} << 63;
 
 using internal::GenerationOf;
 using internal::NextGeneration;
@@ -75,7 +79,7 @@ std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
 
 // Bit for bit: the kernel already tells a half-close (EPOLLRDHUP) from a
 // connection shut both ways (EPOLLHUP).
-Events FromEpollEvents(std::uint32_t events) {
+constexpr Events FromEpollBits(std::uint32_t events) {
   Events out = Events::kNone;
   if (events & EPOLLIN) out |= Events::kReadable;
   if (events & EPOLLOUT) out |= Events::kWritable;
@@ -85,6 +89,66 @@ Events FromEpollEvents(std::uint32_t events) {
   if (events & EPOLLPRI) out |= Events::kPriority;
   return out;
 }
+
+// The same as one table load per event, not six tests: EPOLLIN, EPOLLPRI,
+// EPOLLOUT, EPOLLERR and EPOLLHUP are bits 0..4, and EPOLLRDHUP (bit 13) is
+// folded onto bit 5 by `events | events >> 8`. That is exact for what a wait
+// can return: epoll reports only the bits asked for (ToEpollEvents: none of
+// bits 5..12) and EPOLLERR / EPOLLHUP.
+constexpr std::uint32_t kFoldedRdhup = 1u << 5;
+static_assert(EPOLLIN == 0x1 && EPOLLPRI == 0x2 && EPOLLOUT == 0x4 &&
+              EPOLLERR == 0x8 && EPOLLHUP == 0x10 && EPOLLRDHUP == 0x2000);
+
+constexpr std::uint32_t FoldEpollBits(std::uint32_t events) {
+  return (events | events >> 8) & 0x3f;
+}
+
+struct EpollTranslation {
+  Events events[64];
+};
+
+constexpr EpollTranslation MakeEpollTranslation() {
+  EpollTranslation table{};
+  for (std::uint32_t folded = 0; folded < 64; ++folded) {
+    const std::uint32_t bits = (folded & 0x1f) | ((folded & kFoldedRdhup) << 8);
+    table.events[folded] = FromEpollBits(bits);
+  }
+  return table;
+}
+
+constexpr EpollTranslation kEpollTranslation = MakeEpollTranslation();
+
+// FromEpollBits(event.events) as one table load. On a little-endian machine
+// the fold is the or of the mask's two low bytes, read as bytes (bits 5..7
+// and 8..12 are never set).
+Events FromEpollEvent(const epoll_event& event) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  static_assert(offsetof(epoll_event, events) == 0);
+  const auto* const bytes = reinterpret_cast<const unsigned char*>(&event);
+  return kEpollTranslation.events[bytes[0] | bytes[1]];
+#else
+  return kEpollTranslation.events[FoldEpollBits(event.events)];
+#endif
+}
+
+// Every combination of the six bits a wait can return translates as the
+// six tests do.
+constexpr bool EpollTranslationIsExact() {
+  constexpr std::uint32_t kBits[] = {EPOLLIN,  EPOLLPRI, EPOLLOUT,
+                                     EPOLLERR, EPOLLHUP, EPOLLRDHUP};
+  for (std::uint32_t subset = 0; subset < 64; ++subset) {
+    std::uint32_t events = 0;
+    for (int bit = 0; bit < 6; ++bit) {
+      if ((subset >> bit) & 1) events |= kBits[bit];
+    }
+    if (kEpollTranslation.events[FoldEpollBits(events)] !=
+        FromEpollBits(events)) {
+      return false;
+    }
+  }
+  return true;
+}
+static_assert(EpollTranslationIsExact());
 
 // EPOLLEXCLUSIVE admits no EPOLLPRI: refuse it by name rather than pass on
 // the kernel's bare EINVAL (or, for modify into kExclusive, find it out
@@ -186,7 +250,9 @@ EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
     : PollerBase(Backend::kEpoll, kAllTriggers | kPriorityInterest, max_events),
       epoll_fd_(epoll_fd),
       wake_fd_(std::move(wake_fd)),
-      kernel_events_(static_cast<std::size_t>(max_events)) {}
+      kernel_events_(static_cast<std::size_t>(max_events)) {
+  table_.Reach(0);  // kWakeData's entry
+}
 
 EpollPoller::~EpollPoller() {
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
@@ -208,6 +274,9 @@ absl::Status EpollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
       !status.ok()) {
     return status;
   }
+  // Reached before the kernel has the user data (Collect() relies on it),
+  // even should the ADD fail.
+  table_.Reach(ev.fd);
   const EpollState* kept = table_.KeptState(ev.fd);
   const std::uint32_t generation =
       NextGeneration(kept != nullptr ? GenerationOf(kept->user_data) : 0);
@@ -368,27 +437,43 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
   // epoll_ctl from other threads needs no hand-off: the kernel applies it
   // to this very wait. Reading the results takes the table lock.
   std::unique_lock<std::mutex> lock = LockTable();
-  for (int i = 0; i < ready; ++i) {
-    const epoll_event& event = kernel_events_[i];
-    if (event.data.u64 == kWakeData) {
-      wake_fd_.Drain();
+  Collect(ready);
+  return table_.batch();
+}
+
+void EpollPoller::Collect(int ready) {
+  // Drained after the loop: a call inside it would cost the loop the
+  // registers a call clobbers (and a local flag, one of them).
+  woken_ = false;
+  Table::Filler batch(table_);
+  // epoll reports each registration at most once per wait, readable and
+  // writable already merged, and never more than max_events, the batch's
+  // size: no merge, and no room check.
+  for (const epoll_event& event :
+       absl::MakeConstSpan(kernel_events_.data(), ready)) {
+    const std::uint64_t data = event.data.u64;
+    // Every user data the kernel has names an fd the table reaches
+    // (AddToKernel reaches it first, the table never shrinks, and
+    // kWakeData's is 0).
+    const std::uint64_t offset = Table::Filler::OffsetOf(data);
+    assert(batch.Reaches(offset));
+    Entry& entry = batch.At(offset);
+    if (ABSL_PREDICT_TRUE(entry.state.user_data == data)) {
+      batch.AddFirst(entry, FromEpollEvent(event));
       continue;
     }
-    const std::uint64_t data = event.data.u64;
     const int fd = DecodeFd(data);
-    if (ABSL_PREDICT_TRUE(table_.Reaches(fd) &&
-                          table_.At(fd).state.user_data == data)) {
-      table_.Report(table_.At(fd), fd, DecodeKind(data),
-                    FromEpollEvents(event.events));
+    if (data == kWakeData) {
+      woken_ = true;
     } else if (!any_thread()) {
       // A file closed without del that a dup keeps alive: shown, token 0.
       // With registration from any thread it may as well be a registration
       // another thread deleted after the kernel handed its event over, and
       // an event after del returned is never reported: dropped.
-      table_.ReportUnknown(fd, DecodeKind(data), FromEpollEvents(event.events));
+      batch.AddUnknown(fd, DecodeKind(data), FromEpollEvent(event));
     }
   }
-  return table_.batch();
+  if (woken_) wake_fd_.Drain();
 }
 
 absl::Status EpollPoller::Wake() { return wake_fd_.Signal(); }

@@ -128,6 +128,10 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
   absl::Status DelFromKernel(int fd, std::unique_lock<std::mutex>& lock);
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
+  // Reads the first `ready` kernel events into the batch. Requires the
+  // table lock. Its own function, so that the per-event loop has the
+  // registers to itself.
+  void Collect(int ready);
   absl::Status Wake() override;
   absl::StatusOr<int> NativeHandle() override { return epoll_fd_; }
   absl::Status AfterFork() override;
@@ -149,6 +153,7 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
   internal::WakeFd wake_fd_;
   std::vector<epoll_event> kernel_events_;  // max_events long, reused
   bool has_epoll_pwait2_ = false;
+  bool woken_ = false;  // Collect() saw the wake eventfd
 };
 
 }  // namespace pollio

@@ -250,6 +250,69 @@ TEST(RegistrationTableTest, ReportMergesCarriesTokensAndEraseScrubs) {
             (EventObject{7, EventKind::kClient, Events::kReadable, 0}));
 }
 
+TEST(RegistrationTableTest, EntriesArePowerOfTwoSized) {
+  static_assert(sizeof(Table::Entry) == 32);
+  static_assert(alignof(Table::Entry) == 32);
+  struct LargeState {
+    std::uint64_t words[2];
+  };
+  static_assert(sizeof(RegistrationTable<LargeState>::Entry) == 64);
+}
+
+TEST(RegistrationTableTest, FillerAddsMergesAndKeepsPositionsForTheScrub) {
+  Table table(4);
+  table.Insert(EventObject{5, EventKind::kClient, Events::kReadable, 500},
+               Trigger::kLevel);
+  table.Insert(
+      EventObject{6, static_cast<EventKind>(7), Events::kWritable, 600},
+      Trigger::kEdge);
+  table.Insert(EventObject::Server(9, 900), Trigger::kLevel);
+  table.BeginBatch();
+  {
+    Table::Filler filler(table);
+    const std::uint64_t offset = Table::Filler::OffsetOf(Encode(6, {}));
+    ASSERT_TRUE(filler.Reaches(offset));
+    EXPECT_EQ(&filler.At(offset), table.Find(6));
+    EXPECT_FALSE(filler.Reaches(Table::Filler::OffsetOf(Encode(1 << 20, {}))));
+    EXPECT_FALSE(filler.Reaches(Table::Filler::OffsetOf(~std::uint64_t{0})));
+    filler.AddFirst(*table.Find(6), Events::kWritable | Events::kHangup);
+    filler.AddUnknown(8, EventKind::kClient, Events::kError);
+    filler.Add(*table.Find(5), Events::kReadable);
+    filler.Add(*table.Find(5), Events::kReadClosed);  // merges
+    EXPECT_TRUE(filler.InBatch(*table.Find(5)));
+    EXPECT_FALSE(filler.InBatch(*table.Find(9)));
+    EXPECT_FALSE(filler.full());
+    filler.AddFirst(*table.Find(9), Events::kReadable);
+    EXPECT_TRUE(filler.full());
+  }
+  ASSERT_EQ(table.batch().size(), 4u);
+  // The results carry the registration's fd, kind and token, the interest
+  // replaced by the readiness.
+  EXPECT_EQ(table.batch()[0],
+            (EventObject{6, static_cast<EventKind>(7),
+                         Events::kWritable | Events::kHangup, 600}));
+  EXPECT_EQ(table.batch()[1],
+            (EventObject{8, EventKind::kClient, Events::kError, 0}));
+  EXPECT_EQ(table.batch()[2],
+            (EventObject{5, EventKind::kClient,
+                         Events::kReadable | Events::kReadClosed, 500}));
+  EXPECT_EQ(table.batch()[3].token, 900u);
+  EXPECT_EQ(Table::BatchIndex(*table.Find(5)), 2u);
+
+  table.Erase(5);
+  EXPECT_EQ(table.batch()[2],
+            (EventObject{-1, EventKind::kServer, Events::kNone, 0}));
+  EXPECT_EQ(table.batch()[3].fd, 9);
+  // A later batch goes on where a Filler of this one left off.
+  table.BeginBatch();
+  { Table::Filler(table).AddFirst(*table.Find(9), Events::kReadable); }
+  table.Report(*table.Find(6), Events::kWritable);
+  ASSERT_EQ(table.batch().size(), 2u);
+  EXPECT_EQ(table.batch()[1].fd, 6);
+  table.Erase(9);
+  EXPECT_EQ(table.batch()[0].fd, -1);
+}
+
 TEST(RegistrationTableTest, BatchFullAtMaxEvents) {
   Table table(2);
   table.Insert(EventObject::Client(1), Trigger::kLevel);

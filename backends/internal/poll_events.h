@@ -49,6 +49,58 @@ constexpr Events FromPollMask(unsigned mask) {
   return out;
 }
 
+// FromPollMask() as one table load, for the per-event paths (poll's
+// revents, io_uring's poll completions). POLLIN, POLLPRI, POLLOUT, POLLERR,
+// POLLHUP and POLLNVAL are bits 0..5 everywhere; Linux's POLLRDHUP (bit 13)
+// is folded onto bit 6 by `mask | mask >> 7`. That is exact for what the
+// kernel returns: poll(2) and io_uring's poll report only the bits asked
+// for (ToPollMask: none of bits 6..12) and POLLERR, POLLHUP, POLLNVAL (and
+// io_uring POLLRDHUP, unasked).
+inline constexpr unsigned kPollTranslationBits = 7;
+static_assert(POLLIN == 0x1 && POLLPRI == 0x2 && POLLOUT == 0x4 &&
+              POLLERR == 0x8 && POLLHUP == 0x10 && POLLNVAL == 0x20);
+static_assert(kPollReadHangup == 0 || kPollReadHangup == 0x2000);
+
+constexpr unsigned FoldPollMask(unsigned mask) {
+  return (mask | mask >> 7) & ((1u << kPollTranslationBits) - 1);
+}
+
+struct PollTranslation {
+  Events events[1u << kPollTranslationBits];
+};
+
+constexpr PollTranslation MakePollTranslation() {
+  PollTranslation table{};
+  for (unsigned folded = 0; folded < (1u << kPollTranslationBits); ++folded) {
+    const unsigned mask =
+        (folded & 0x3f) | ((folded & 0x40) != 0 ? kPollReadHangup : 0u);
+    table.events[folded] = FromPollMask(mask);
+  }
+  return table;
+}
+
+inline constexpr PollTranslation kPollTranslation = MakePollTranslation();
+
+constexpr Events FromPollResult(unsigned mask) {
+  return kPollTranslation.events[FoldPollMask(mask)];
+}
+
+// Every combination of the bits the kernel can return translates as
+// FromPollMask's tests do.
+constexpr bool PollTranslationIsExact() {
+  constexpr unsigned kBits[] = {POLLIN,  POLLPRI,  POLLOUT,        POLLERR,
+                                POLLHUP, POLLNVAL, kPollReadHangup};
+  for (unsigned subset = 0; subset < 128; ++subset) {
+    unsigned mask = 0;
+    for (int bit = 0; bit < 7; ++bit) {
+      if ((subset >> bit) & 1) mask |= kBits[bit];
+    }
+    if (FromPollResult(mask) != FromPollMask(mask)) return false;
+  }
+  return true;
+}
+static_assert(PollTranslationIsExact());
+
 }  // namespace internal
 }  // namespace pollio
 

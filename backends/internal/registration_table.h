@@ -7,12 +7,18 @@
 // sits in the current batch. That makes both batch chores O(1): `del`
 // scrubbing a pending entry (libuv's uv__platform_invalidate_fd scans the
 // batch instead), and merging a second kernel event for the same fd (kqueue's
-// read and write filters, io_uring CQEs) into the entry it already has.
+// read and write filters, io_uring's multishot CQEs) into the entry it
+// already has.
 //
 // Each entry also carries the backend's own per-fd state, typed (`State`):
-// poll's slot index, io_uring's generation and request state, epoll's and
-// kqueue's generation. A State survives del and re-add of the same fd number,
-// which is what a generation needs; a backend sets every other field on add.
+// poll's slot index, io_uring's user data and request state, epoll's user
+// data, kqueue's generation. A State survives del and re-add of the same fd
+// number, which is what a generation needs; a backend sets every other field
+// on add.
+//
+// The per-event path is a backend's loop over the kernel's results, through a
+// Filler (below): per event one entry read at fd << log2(entry size), one
+// result written, one position stored for the scrub.
 //
 // The table is the source of truth for size() and for "is fd registered":
 // kernels track open file descriptions, not fd numbers.
@@ -25,6 +31,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -52,20 +59,52 @@ absl::Status CheckModifyArguments(const EventObject& ev, Trigger trigger,
                                   bool registered);
 absl::Status CheckDelArguments(int fd, bool registered);
 
+// Filler::AddFirst copies a Registration into an EventObject as it is.
+static_assert(sizeof(Registration) == sizeof(EventObject));
+static_assert(offsetof(Registration, fd) == offsetof(EventObject, fd));
+static_assert(offsetof(Registration, kind) == offsetof(EventObject, kind));
+static_assert(offsetof(Registration, interest) ==
+              offsetof(EventObject, events));
+static_assert(offsetof(Registration, token) == offsetof(EventObject, token));
+
+// The smallest power of two not below `n`: table entries are padded to one,
+// so that indexing by fd is a shift.
+constexpr std::size_t PowerOfTwoAtLeast(std::size_t n) {
+  std::size_t power = 1;
+  while (power < n) power *= 2;
+  return power;
+}
+
+constexpr int Log2(std::size_t power_of_two) {
+  int log = 0;
+  while ((std::size_t{1} << log) < power_of_two) ++log;
+  return log;
+}
+
 template <typename State>
 class RegistrationTable {
+  static constexpr std::size_t kEntryBytes = PowerOfTwoAtLeast(
+      sizeof(Registration) + sizeof(std::uint64_t) + sizeof(State));
+
  public:
-  struct Entry {
-    // registration.fd is -1 while the fd number is not registered.
+  // 32 bytes for every backend's State of up to 8 bytes (epoll, poll,
+  // kqueue), 64 for io_uring's: aligned to its size, so an entry never
+  // straddles a cache line and &entries_[fd] is one shift and one add.
+  struct alignas(kEntryBytes) Entry {
+    // registration.fd is -1 while the fd number is not registered. First,
+    // and laid out as an EventObject: a result is its first 16 bytes.
     Registration registration;
-    // The fd's position in the result batch, meaningful only while
-    // batch_epoch equals the table's current epoch.
-    std::uint32_t batch_epoch = 0;
-    std::uint32_t batch_index = 0;
+    // The fd's place in the result batch: the batch's epoch in the high 32
+    // bits, the index in the low 32; current only while the epoch is the
+    // table's (batch_position >= epoch_base_). One store per result.
+    std::uint64_t batch_position = 0;
     State state{};
 
     bool registered() const { return registration.fd >= 0; }
   };
+  static_assert(sizeof(Entry) == kEntryBytes);
+  static constexpr int kEntryShift = Log2(kEntryBytes);
+  static_assert(kEntryShift <= kKindBits);
 
   // `max_events` must already be validated (CheckOptions).
   explicit RegistrationTable(int max_events)
@@ -94,15 +133,6 @@ class RegistrationTable {
     return const_cast<RegistrationTable*>(this)->Find(fd);
   }
 
-  // Whether the table has an entry, registered or not, for fd number `fd`
-  // (false for negative fds); then At(fd) is it, and the caller tells from
-  // its State whether it is registered. For a backend's event loop, where
-  // one test of the State checks registration and generation at once.
-  bool Reaches(int fd) const {
-    return static_cast<std::size_t>(fd) < entries_.size();
-  }
-  Entry& At(int fd) { return entries_[static_cast<std::size_t>(fd)]; }
-
   // The State the fd number keeps, registered or not; null if the table
   // never reached it (a State{} then).
   const State* KeptState(int fd) const {
@@ -110,18 +140,27 @@ class RegistrationTable {
     return &entries_[static_cast<std::size_t>(fd)].state;
   }
 
-  // Precondition: CheckAdd() passed. May allocate (the table grows to the
-  // highest fd); never called from wait(). Keeps the fd number's State.
-  Entry& Insert(const EventObject& ev, Trigger trigger) {
-    const auto index = static_cast<std::size_t>(ev.fd);
+  // Grows the table to reach fd number `fd` (>= 0), registering nothing.
+  // May allocate; never called from wait(). The table never shrinks, so an
+  // fd number the kernel was ever given in user data stays reachable: a
+  // backend reaches it before it hands the kernel the user data.
+  void Reach(int fd) {
+    const auto index = static_cast<std::size_t>(fd);
     if (index >= entries_.size()) {
       // Geometric growth: adds of ascending fds stay amortised O(1).
       entries_.resize(std::max(index + 1, entries_.size() * 2));
     }
+  }
+
+  // Precondition: CheckAdd() passed. May allocate (Reach(ev.fd)); never
+  // called from wait(). Keeps the fd number's State.
+  Entry& Insert(const EventObject& ev, Trigger trigger) {
+    Reach(ev.fd);
+    const auto index = static_cast<std::size_t>(ev.fd);
     Entry& entry = entries_[index];
     entry.registration =
         Registration{ev.fd, ev.kind, Interest(ev.events), trigger, ev.token};
-    entry.batch_epoch = 0;
+    entry.batch_position = 0;
     ++size_;
     return entry;
   }
@@ -140,8 +179,8 @@ class RegistrationTable {
   // batch (fd = -1, events = kNone) if `scrub`. Keeps the fd number's State.
   void Erase(int fd, bool scrub = true) {
     Entry& entry = *Find(fd);
-    if (scrub && entry.batch_epoch == epoch_) {
-      batch_[entry.batch_index] =
+    if (scrub && InBatch(entry)) {
+      batch_[BatchIndex(entry)] =
           EventObject{-1, EventKind::kServer, Events::kNone, 0};
     }
     entry.registration = Registration{};
@@ -177,52 +216,38 @@ class RegistrationTable {
   // Starts a new batch, invalidating the previous span.
   void BeginBatch() {
     batch_size_ = 0;
-    if (++epoch_ == 0) ResetEpochs();
+    epoch_base_ += kOneEpoch;
+    if (epoch_base_ == 0) ResetEpochs();
   }
 
   bool batch_full() const { return batch_size_ == batch_.size(); }
 
+  // Whether `entry` has a result in the current batch; then BatchIndex() is
+  // its place.
+  bool InBatch(const Entry& entry) const {
+    return entry.batch_position >= epoch_base_;
+  }
+  static std::uint32_t BatchIndex(const Entry& entry) {
+    return static_cast<std::uint32_t>(entry.batch_position);
+  }
+
   // Whether `fd` already has an entry in the current batch.
   bool InBatch(int fd) const {
     const Entry* entry = Find(fd);
-    return entry != nullptr && entry->batch_epoch == epoch_;
+    return entry != nullptr && InBatch(*entry);
   }
 
   // Whether Report(fd, ...) has room: the batch has space, or fd already has
   // an entry to merge into.
-  bool CanReport(int fd) const {
-    if (!batch_full()) return true;
-    const Entry* entry = Find(fd);
-    return entry != nullptr && entry->batch_epoch == epoch_;
-  }
+  bool CanReport(int fd) const { return !batch_full() || InBatch(fd); }
 
   // Adds readiness of `entry`'s registration to the batch, merging into its
   // result if it has one already; the result carries the registration's
   // kind and token. Precondition: !batch_full() unless `entry` is already
   // in the batch.
   void Report(Entry& entry, Events events) {
-    if (entry.batch_epoch == epoch_) {
-      batch_[entry.batch_index].events |= events;
-      return;
-    }
-    entry.batch_epoch = epoch_;
-    entry.batch_index = static_cast<std::uint32_t>(batch_size_);
-    const Registration& registration = entry.registration;
-    batch_[batch_size_++] = EventObject{registration.fd, registration.kind,
-                                        events, registration.token};
-  }
-
-  // As Report(entry, events), for a caller that holds the entry's fd and
-  // kind already (decoded from user data it matched against the entry's).
-  void Report(Entry& entry, int fd, EventKind kind, Events events) {
-    if (entry.batch_epoch == epoch_) {
-      batch_[entry.batch_index].events |= events;
-      return;
-    }
-    entry.batch_epoch = epoch_;
-    entry.batch_index = static_cast<std::uint32_t>(batch_size_);
-    batch_[batch_size_++] =
-        EventObject{fd, kind, events, entry.registration.token};
+    Filler filler(*this);
+    filler.Add(entry, events);
   }
 
   // Reports readiness of an fd the table does not know (closed without del
@@ -231,28 +256,129 @@ class RegistrationTable {
   // kernel carried and token 0, so the caller can see it. Precondition:
   // !batch_full().
   void ReportUnknown(int fd, EventKind kind, Events events) {
-    batch_[batch_size_++] = EventObject{fd, kind, events, 0};
+    Filler filler(*this);
+    filler.AddUnknown(fd, kind, events);
   }
 
   absl::Span<const EventObject> batch() const {
     return absl::Span<const EventObject>(batch_.data(), batch_size_);
   }
 
+  // Filler
+  //
+  // Adds results to the current batch from a backend's loop over the
+  // kernel's results. It holds the table's pointers itself, so that a loop
+  // keeps them in registers rather than reloading them around every store
+  // into the batch; the batch's size is written back on destruction. While
+  // one lives, nothing else may add to the batch, and nothing may insert
+  // into the table (the entries do not move).
+  class Filler {
+   public:
+    explicit Filler(RegistrationTable& table)
+        : table_(table),
+          entries_(table.entries_.data()),
+          reach_bytes_(table.entries_.size() * sizeof(Entry)),
+          batch_(table.batch_.data()),
+          next_(batch_ + table.batch_size_),
+          end_(batch_ + table.batch_.size()),
+          epoch_base_(table.epoch_base_),
+          position_(table.epoch_base_ | table.batch_size_) {}
+    Filler(const Filler&) = delete;
+    Filler& operator=(const Filler&) = delete;
+    ~Filler() {
+      // The index next_ is at, from the register the loop has anyway.
+      table_.batch_size_ = static_cast<std::uint32_t>(position_);
+    }
+
+    // Where the table's entry, registered or not, for the fd number in bits
+    // 8..39 of `data` (event/event.h's Encode) would be: the fd bits shifted
+    // straight into a byte offset, one shift and one mask. If Reaches() it,
+    // At() is the entry, and the caller tells from its State whether it is
+    // the registration `data` names (one comparison for registered,
+    // generation and kind at once, where the State keeps the user data).
+    static std::uint64_t OffsetOf(std::uint64_t data) {
+      return (data >> (kKindBits - kEntryShift)) & (kFdMask << kEntryShift);
+    }
+    // The same for an fd number itself.
+    static std::uint64_t OffsetOfFd(int fd) {
+      return static_cast<std::uint64_t>(static_cast<std::uint32_t>(fd))
+             << kEntryShift;
+    }
+    bool Reaches(std::uint64_t offset) const { return offset < reach_bytes_; }
+    Entry& At(std::uint64_t offset) const {
+      return *reinterpret_cast<Entry*>(reinterpret_cast<char*>(entries_) +
+                                       offset);
+    }
+
+    bool full() const { return next_ == end_; }
+    // How many more results the batch has room for.
+    std::size_t room() const { return static_cast<std::size_t>(end_ - next_); }
+    bool InBatch(const Entry& entry) const {
+      return entry.batch_position >= epoch_base_;
+    }
+
+    // A result for `entry`'s registration, which has none in this batch yet:
+    // for kernels that report each fd at most once per wait (epoll, poll),
+    // whose results need no merge, or a caller that has checked InBatch().
+    // Precondition: !full().
+    void AddFirst(Entry& entry, Events events) {
+      entry.batch_position = position_++;
+      // A Registration is an EventObject's fd, kind and token where they
+      // are in an EventObject, with the interest where the events go: the
+      // result is one 16-byte copy and one byte.
+      EventObject* result = next_++;
+      std::memcpy(static_cast<void*>(result), &entry.registration,
+                  sizeof(EventObject));
+      result->events = events;
+    }
+
+    // A result for `entry`'s registration, merged into the one it has in
+    // this batch if any. Precondition: !full() unless InBatch(entry).
+    void Add(Entry& entry, Events events) {
+      if (InBatch(entry)) {
+        batch_[static_cast<std::uint32_t>(entry.batch_position)].events |=
+            events;
+        return;
+      }
+      AddFirst(entry, events);
+    }
+
+    // RegistrationTable::ReportUnknown. Precondition: !full().
+    void AddUnknown(int fd, EventKind kind, Events events) {
+      ++position_;
+      *next_++ = EventObject{fd, kind, events, 0};
+    }
+
+   private:
+    RegistrationTable& table_;
+    Entry* const entries_;
+    const std::size_t reach_bytes_;
+    EventObject* const batch_;
+    EventObject* next_;
+    EventObject* const end_;
+    const std::uint64_t epoch_base_;
+    std::uint64_t position_;  // epoch_base_ | the index next_ is at
+  };
+
  private:
+  static constexpr std::uint64_t kOneEpoch = std::uint64_t{1} << 32;
+
   static Events Interest(Events events) { return events & kInterestBits; }
 
   void ResetEpochs() {
     // Once per 2^32 waits: forget every batch position, so a position
     // recorded 2^32 waits ago can never pass for a current one.
-    for (Entry& entry : entries_) entry.batch_epoch = 0;
-    epoch_ = 1;
+    for (Entry& entry : entries_) entry.batch_position = 0;
+    epoch_base_ = kOneEpoch;
   }
 
   std::vector<Entry> entries_;  // indexed by fd
   std::size_t size_ = 0;
   std::vector<EventObject> batch_;  // max_events long, reused by every wait
   std::size_t batch_size_ = 0;
-  std::uint32_t epoch_ = 1;  // 0 marks "never in a batch"
+  // The current batch's epoch, shifted to bits 32..63; epoch 0 marks "never
+  // in a batch".
+  std::uint64_t epoch_base_ = kOneEpoch;
 };
 
 }  // namespace internal

@@ -35,10 +35,15 @@ constexpr std::uint32_t GenerationOf(std::uint64_t data) {
   return static_cast<std::uint32_t>(data >> kGenerationShift) & kGenerationMask;
 }
 
-// The generation after `generation`.
+// The generation after `generation`. Generations run 1..2^23-1, skipping 0,
+// so that a registration's user data always has a generation bit: user data
+// with none (Encode(fd, kind) alone, with or without bit 63) is free for a
+// backend's own requests (epoll's wake eventfd).
 constexpr std::uint32_t NextGeneration(std::uint32_t generation) {
-  return (generation + 1) & kGenerationMask;
+  const std::uint32_t next = (generation + 1) & kGenerationMask;
+  return next == 0 ? 1 : next;
 }
+static_assert(NextGeneration(0) == 1 && NextGeneration(kGenerationMask) == 1);
 
 }  // namespace internal
 }  // namespace pollio

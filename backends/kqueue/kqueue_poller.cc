@@ -375,7 +375,7 @@ void KqueuePoller::SilenceUnfiredOneshotFilters() {
     // Only the registration's own result (not an older registration's).
     const Entry* entry = table_.Find(ev.fd);
     if (entry == nullptr || entry->registration.trigger != Trigger::kOneshot ||
-        !table_.InBatch(ev.fd) || entry->batch_index != i) {
+        !table_.InBatch(*entry) || table_.BatchIndex(*entry) != i) {
       continue;
     }
     for (const int16_t filter : {int16_t{EVFILT_READ}, int16_t{EVFILT_WRITE}}) {

@@ -2,6 +2,7 @@
 
 #include "backends/poll/poll_poller.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -205,32 +206,46 @@ bool PollPoller::Collect(int ready) {
     wake_fd_ready = true;
     --ready;
   }
-  // Scan from where the last full batch stopped, wrapping once, and stop as
-  // soon as every ready slot has been seen.
-  const std::size_t slots = pollfds_.size() - 1;  // excluding the wake fd
-  std::size_t slot = next_scan_;
-  for (std::size_t visited = 0; ready > 0 && visited < slots; ++visited) {
-    pollfd& entry = pollfds_[slot];
-    if (entry.revents != 0) {
-      if (table_.batch_full()) {
-        next_scan_ = slot;  // the rest waits for the next call
-        break;
-      }
-      --ready;
-      const int fd = entry.fd;
-      Entry* registration = table_.Find(fd);
-      // Deleted by another thread during the poll: never reported.
-      if (ABSL_PREDICT_TRUE(registration != nullptr)) {
-        table_.Report(
-            *registration,
-            internal::FromPollMask(static_cast<unsigned short>(entry.revents)));
-        if (registration->registration.trigger == Trigger::kOneshot) {
-          entry.fd = ~fd;
-          registration->state.disarmed = true;
-        }
+  if (ready == 0) return wake_fd_ready;
+  // Scan from where the last full batch stopped to the end, then from the
+  // first slot to there: two plain runs over the array, which stop as soon
+  // as every ready slot has been seen. poll(2) reports each fd (one slot)
+  // once per call, readable and writable merged: no merge check.
+  Table::Filler batch(table_);
+  pollfd* const slots = pollfds_.data();
+  pollfd* slot = slots + next_scan_;
+  pollfd* run_end = slots + pollfds_.size();
+  bool wrapped = false;
+  for (;;) {
+    while (slot != run_end && slot->revents == 0) ++slot;
+    if (ABSL_PREDICT_FALSE(slot == run_end)) {
+      if (wrapped) break;
+      wrapped = true;
+      run_end = slots + next_scan_;
+      slot = slots + 1;
+      continue;
+    }
+    if (ABSL_PREDICT_FALSE(batch.full())) {
+      next_scan_ = static_cast<std::size_t>(slot - slots);  // the rest waits
+      break;
+    }
+    // Every armed slot's fd is one the table reaches: add grew the table
+    // before the wait that polls the slot, and the table never shrinks.
+    const int fd = slot->fd;
+    const std::uint64_t offset = Table::Filler::OffsetOfFd(fd);
+    assert(batch.Reaches(offset));
+    Entry& entry = batch.At(offset);
+    // Deleted by another thread during the poll: never reported.
+    if (ABSL_PREDICT_TRUE(entry.registered())) {
+      batch.AddFirst(entry, internal::FromPollResult(
+                                static_cast<unsigned short>(slot->revents)));
+      if (ABSL_PREDICT_FALSE(entry.registration.trigger == Trigger::kOneshot)) {
+        slot->fd = ~fd;
+        entry.state.disarmed = true;
       }
     }
-    slot = slot == slots ? 1 : slot + 1;
+    ++slot;
+    if (--ready == 0) break;
   }
   return wake_fd_ready;
 }

@@ -2,6 +2,7 @@
 
 #include "backends/uring/uring_poller.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
@@ -11,8 +12,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -45,6 +49,10 @@ using internal::UserData;
 // marks a removal, whose user data is its target's, so a removal that must
 // be retried knows what to remove.
 constexpr std::uint64_t kRemovalFlag = std::uint64_t{1} << 63;
+
+// UringState::user_data of an fd number not registered: no poll's user data
+// has bit 63, so no completion matches it.
+constexpr std::uint64_t kNotRegisteredFlag = std::uint64_t{1} << 63;
 
 // Control requests. Their fd bits are all ones, which no Encode() of a
 // non-negative fd produces; liburing's own timeout marker
@@ -153,6 +161,49 @@ absl::Status SetupError(int error_number) {
         ") or blocked by a seccomp filter"));
   }
   return internal::ErrnoError(error_number, "io_uring_queue_init_params");
+}
+
+// Writes the poll request `state` describes into `sqe`: the entry
+// io_uring_prep_poll_add and io_uring_sqe_set_data64 make (ShapeRequest
+// keeps its nonzero bytes), in eight stores.
+static_assert(sizeof(io_uring_sqe) == 64 && offsetof(io_uring_sqe, len) == 24 &&
+              offsetof(io_uring_sqe, poll32_events) == 28 &&
+              offsetof(io_uring_sqe, user_data) == 32);
+constexpr char kZeros[24] = {};
+
+inline void WritePoll(io_uring_sqe& sqe, const UringState& state) {
+  char* const bytes = reinterpret_cast<char*>(&sqe);
+  std::memcpy(bytes, &state.poll_head, 8);       // opcode, flags, ioprio, fd
+  std::memcpy(bytes + 8, kZeros, 16);            // off, addr
+  std::memcpy(bytes + 24, &state.poll_mask, 8);  // len, poll32_events
+  std::memcpy(bytes + 32, &state.user_data, 8);
+  // buf_index, personality, file_index, addr3, __pad2
+  std::memcpy(bytes + 40, kZeros, 24);
+}
+
+// The readiness a poll completion with result `res` reports for
+// `registration`.
+Events PollEvents(const Registration& registration, int res) {
+  if (res < 0) {
+    // EBADF: closed while registered. -ECANCELED: nothing to report.
+    return res == -ECANCELED ? Events::kNone : Events::kError;
+  }
+  Events events = internal::FromPollResult(static_cast<unsigned>(res));
+  // The kernel polls EPOLLRDHUP whatever the mask asked for
+  // (IO_POLL_UNMASK), so a registration without read interest can see a
+  // half-close it did not ask about. Drop it when the completion says
+  // something else as well, or under kEdge, whose multishot poll goes on
+  // watching. A single-shot poll that completed on it alone must report it:
+  // kLevel re-arms only at the next wait (at once, it would complete at
+  // once: a spin), so dropping it would leave the fd unwatched for the rest
+  // of this wait, and kOneshot would be spent on nothing; either way a
+  // writer waiting for room would not hear of it.
+  if (!Has(registration.interest, Events::kReadable) &&
+      (events != Events::kReadClosed ||
+       registration.trigger == Trigger::kEdge)) {
+    events &= ~Events::kReadClosed;
+  }
+  return events;
 }
 
 }  // namespace
@@ -309,13 +360,32 @@ absl::Status UringPoller::ReserveSubmissions(unsigned count,
   return absl::OkStatus();
 }
 
-void UringPoller::QueuePoll(int fd, Entry& entry) {
+void UringPoller::ShapeRequest(Entry& entry) {
   const Registration& registration = entry.registration;
+  entry.state.user_data =
+      UserData(registration.fd, registration.kind,
+               NextGeneration(GenerationOf(entry.state.user_data)));
+  io_uring_sqe sqe{};
+  io_uring_prep_poll_add(&sqe, registration.fd,
+                         internal::ToPollMask(registration.interest));
+  if (registration.trigger == Trigger::kEdge) sqe.len = IORING_POLL_ADD_MULTI;
+  // Priority interest takes the general way: its POLLPRI needs a check
+  // (HandleCompletion).
+  entry.state.common_user_data =
+      registration.trigger == Trigger::kLevel &&
+              Has(registration.interest, Events::kReadable) &&
+              !Has(registration.interest, Events::kPriority)
+          ? entry.state.user_data
+          : ~std::uint64_t{0};
+  const char* const bytes = reinterpret_cast<const char*>(&sqe);
+  std::memcpy(&entry.state.poll_head, bytes, sizeof(std::uint64_t));
+  std::memcpy(&entry.state.poll_mask, bytes + offsetof(io_uring_sqe, len),
+              sizeof(std::uint64_t));
+}
+
+void UringPoller::QueuePoll(Entry& entry) {
   io_uring_sqe* sqe = io_uring_get_sqe(&ring_);  // reserved by the caller
-  io_uring_prep_poll_add(sqe, fd, internal::ToPollMask(registration.interest));
-  if (registration.trigger == Trigger::kEdge) sqe->len = IORING_POLL_ADD_MULTI;
-  io_uring_sqe_set_data64(
-      sqe, UserData(fd, registration.kind, entry.state.generation));
+  WritePoll(*sqe, entry.state);
   entry.state.request = kInFlight;
   entry.state.submission_position = ring_.sq.sqe_tail - 1;
   ++live_requests_;
@@ -339,16 +409,41 @@ io_uring_sqe* UringPoller::UnconsumedSubmission(unsigned position) {
   return &ring_.sq.sqes[position & ring_.sq.ring_mask];
 }
 
-io_uring_sqe* UringPoller::UnsubmittedPoll(int fd, const Entry& entry) {
+io_uring_sqe* UringPoller::UnsubmittedPoll(const Entry& entry) {
   io_uring_sqe* sqe = UnconsumedSubmission(entry.state.submission_position);
   // The position alone could be stale by 2^32 submissions: the user data
   // (fd, kind, generation) says whether the entry is still this poll.
   if (sqe == nullptr || sqe->opcode != IORING_OP_POLL_ADD ||
-      sqe->user_data !=
-          UserData(fd, entry.registration.kind, entry.state.generation)) {
+      sqe->user_data != entry.state.user_data) {
     return nullptr;
   }
   return sqe;
+}
+
+void UringPoller::WithdrawRearms() {
+  const unsigned tail = ring_.sq.sqe_tail;
+  const unsigned head = io_uring_smp_load_acquire(ring_.sq.khead);
+  unsigned position = rearms_from_;
+  // Consumed already (or from an older ring's count): only what the kernel
+  // has not seen can be taken back.
+  if (position - head > tail - head) position = head;
+  for (; position != tail; ++position) {
+    io_uring_sqe& sqe = ring_.sq.sqes[position & ring_.sq.ring_mask];
+    if (sqe.opcode != IORING_OP_POLL_ADD || sqe.user_data == kWakeData) {
+      continue;  // a removal, a no-op, the wake poll
+    }
+    const int fd = DecodeFd(sqe.user_data);
+    Entry* entry = table_.Find(fd);
+    if (entry == nullptr || entry->state.user_data != sqe.user_data ||
+        entry->state.request != kInFlight ||
+        entry->state.submission_position != position) {
+      continue;
+    }
+    Withdraw(sqe);
+    entry->state.request = kPollPending;
+    pending_polls_.push_back(fd);
+  }
+  rearms_from_ = tail;
 }
 
 void UringPoller::Withdraw(io_uring_sqe& sqe) {
@@ -394,7 +489,7 @@ absl::Status UringPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
   Entry& entry = table_.Insert(ev, trigger);
-  entry.state.generation = NextGeneration(entry.state.generation);
+  ShapeRequest(entry);
   // Not even into the submission queue yet: an add taken back by del before
   // the next wait then costs the kernel nothing, however many there are.
   entry.state.request = kPollPending;
@@ -411,25 +506,26 @@ absl::Status UringPoller::ModifyInKernel(const EventObject& ev,
   if (old.state.request == kInFlight && !OnOwnerThread()) {
     // Only the ring's owner touches the submission queue: hand it the
     // cancel of the old poll.
-    pending_removals_.push_back(
-        UserData(ev.fd, old.registration.kind, old.state.generation));
+    pending_removals_.push_back(old.state.user_data);
   } else if (old.state.request == kInFlight) {
     // The old poll: still in the queue, it becomes a no-op; in the kernel,
     // it is cancelled (the fd stays registered, so that can wait for the
     // next wait).
-    if (io_uring_sqe* sqe = UnsubmittedPoll(ev.fd, old); sqe != nullptr) {
+    if (io_uring_sqe* sqe = UnsubmittedPoll(old); sqe != nullptr) {
       Withdraw(*sqe);
     } else {
+      // A full queue is flushed: the last batch's re-arms wait for the
+      // next wait all the same.
+      if (io_uring_sq_space_left(&ring_) == 0) WithdrawRearms();
       if (absl::Status status = ReserveSubmissions(1, "modify", ev.fd);
           !status.ok()) {
         return status;
       }
-      QueueRemoval(
-          UserData(ev.fd, old.registration.kind, old.state.generation));
+      QueueRemoval(old.state.user_data);
     }
   }
   Entry& entry = table_.Update(ev, trigger);
-  entry.state.generation = NextGeneration(entry.state.generation);
+  ShapeRequest(entry);
   entry.state.request = kPollPending;
   if (!was_pending) pending_polls_.push_back(ev.fd);
   if (nested_) SubmitNow();
@@ -439,12 +535,13 @@ absl::Status UringPoller::ModifyInKernel(const EventObject& ev,
 
 absl::Status UringPoller::DelFromKernel(int fd,
                                         std::unique_lock<std::mutex>& lock) {
-  const Entry& entry = *table_.Find(fd);
+  Entry& entry = *table_.Find(fd);
   if (entry.state.request == kInFlight && !OnOwnerThread()) {
     // Another thread: the owner must cancel the poll, and the file is held
     // until it has; hand the cancel over and wait for it.
-    pending_removals_.push_back(
-        UserData(fd, entry.registration.kind, entry.state.generation));
+    pending_removals_.push_back(entry.state.user_data);
+    entry.state.user_data |= kNotRegisteredFlag;
+    entry.state.common_user_data = ~std::uint64_t{0};
     table_.Erase(fd, /*scrub=*/false);
     const std::uint64_t round = flush_round_;
     ++removal_waiters_;
@@ -454,19 +551,20 @@ absl::Status UringPoller::DelFromKernel(int fd,
     return absl::OkStatus();
   }
   if (entry.state.request == kInFlight) {
-    if (io_uring_sqe* sqe = UnsubmittedPoll(fd, entry); sqe != nullptr) {
+    if (io_uring_sqe* sqe = UnsubmittedPoll(entry); sqe != nullptr) {
       // The kernel never saw it: nothing holds the file.
       Withdraw(*sqe);
     } else {
       // An armed poll holds a reference to the file, so the caller's close
       // would release nothing (a listener would stay bound): cancel it now,
-      // in one io_uring_enter with whatever else is queued.
+      // in one io_uring_enter with whatever else is queued (but the last
+      // batch's re-arms, which wait for the next wait).
+      WithdrawRearms();
       if (absl::Status status = ReserveSubmissions(1, "del", fd);
           !status.ok()) {
         return status;
       }
-      QueueRemoval(
-          UserData(fd, entry.registration.kind, entry.state.generation));
+      QueueRemoval(entry.state.user_data);
       const unsigned cancel_position = ring_.sq.sqe_tail - 1;
       if (absl::Status status = FlushRemovals(fd); !status.ok()) {
         io_uring_sqe* cancel = UnconsumedSubmission(cancel_position);
@@ -480,7 +578,10 @@ absl::Status UringPoller::DelFromKernel(int fd,
     }
   }
   // The generation stays with the fd number; the next add advances it, so
-  // late completions of this registration are recognised as stale.
+  // late completions of this registration are recognised as stale (and
+  // until then the flag alone makes them so).
+  entry.state.user_data |= kNotRegisteredFlag;
+  entry.state.common_user_data = ~std::uint64_t{0};
   table_.Erase(fd, MayScrubBatch());
   return absl::OkStatus();
 }
@@ -507,8 +608,9 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     }
   }
   // Completions already here (del leaves its cancellations behind) come
-  // first, so that they cannot end the blocking enter below at once.
-  ReapCompletions();
+  // first, so that they cannot end the blocking enter below at once. Their
+  // re-arms wait for the next wait: this one's enter would submit them now.
+  ReapCompletions(/*rearm_now=*/false);
   timespec storage;
   const timespec* relative = internal::ToTimespec(timeout, &storage);
   // "Forever" is the longest finite timeout rather than no timeout: with a
@@ -572,7 +674,10 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
       if (!table_.batch().empty()) break;
       return internal::ErrnoError(-result, "io_uring_enter", "", ring_.ring_fd);
     }
-    unsigned reaped = ReapCompletions();
+    // Everything queued so far has been handed to the kernel; what the
+    // reaping below queues is this batch's re-arms.
+    rearms_from_ = ring_.sq.sqe_tail;
+    unsigned reaped = ReapCompletions(/*rearm_now=*/true);
     // Deferred completion work the kernel has not run yet (it caps each
     // enter): fetch more while the batch has room.
     for (int round = 0;
@@ -581,7 +686,7 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
          ++round) {
       ++enter_calls_;
       if (io_uring_get_events(&ring_) < 0) break;
-      reaped += ReapCompletions();
+      reaped += ReapCompletions(/*rearm_now=*/true);
     }
     // An enter that ends with no completion at all timed out or was
     // interrupted by a signal, whatever it returned (it returns the count
@@ -619,7 +724,7 @@ absl::Status UringPoller::RelieveBackpressure(const absl::Status& status,
   // do not block, since a poll that never reached the kernel could not end
   // the wait.
   if (!IsBackpressure(status)) return status;
-  ReapCompletions();
+  ReapCompletions(/*rearm_now=*/false);  // the queue is full: re-arm later
   const absl::Status queued = QueuePendingRequests();
   if (queued.ok()) return queued;
   if (!IsBackpressure(queued) && table_.batch().empty()) return queued;
@@ -706,98 +811,178 @@ absl::Status UringPoller::QueuePendingRequests() {
     if (absl::Status status = ReserveSubmissions(1, "wait", fd); !status.ok()) {
       return status;  // the rest stay pending for the next wait
     }
-    QueuePoll(fd, *entry);
+    QueuePoll(*entry);
   }
   pending_polls_.clear();
   return absl::OkStatus();
 }
 
-unsigned UringPoller::ReapCompletions() {
-  unsigned head;
+unsigned UringPoller::ReapCompletions(bool rearm_now) {
   unsigned consumed = 0;
-  io_uring_cqe* cqe;
-  io_uring_for_each_cqe(&ring_, head, cqe) {
-    if (!HandleCompletion(*cqe)) break;
+  for (;;) {
+    consumed += rearm_now ? ReapCommon() : 0;
+    if (io_uring_cq_ready(&ring_) == 0) break;
+    // The completion ReapCommon() left: any other kind, or the batch or the
+    // submission queue full.
+    const io_uring_cqe& cqe =
+        ring_.cq.cqes[*ring_.cq.khead & ring_.cq.ring_mask];
+    if (!HandleCompletion(cqe, rearm_now)) break;  // no room in the batch
+    io_uring_cq_advance(&ring_, 1);
     ++consumed;
   }
-  io_uring_cq_advance(&ring_, consumed);
   return consumed;
 }
 
-bool UringPoller::HandleCompletion(const io_uring_cqe& cqe) {
+unsigned UringPoller::ReapCommon() {
+  // The completion queue's tail moves only inside our own io_uring_enter
+  // (DEFER_TASKRUN), or at our system calls' boundaries: read once.
+  const unsigned first = *ring_.cq.khead;
+  const unsigned tail = io_uring_smp_load_acquire(ring_.cq.ktail);
+  // What the loop changes lives in locals, written back at the end (every
+  // store into the batch could alias a member, which would then be reloaded
+  // around it), and it calls nothing, so that they stay in registers. Both
+  // rings are walked by pointer, one contiguous run at a time (every entry
+  // is 64 bytes: no IORING_SETUP_CQE32 or SQE128).
+  unsigned sq_tail = ring_.sq.sqe_tail;
+  unsigned sq_room =
+      ring_.sq.ring_entries - (sq_tail - IO_URING_READ_ONCE(*ring_.sq.khead));
+  unsigned head = first;
+  {
+    Table::Filler batch(table_);
+    // Each completion taken is one result and one re-arm: a run ends before
+    // the batch or the submission queue is full, or either ring wraps.
+    unsigned batch_room = static_cast<unsigned>(
+        std::min<std::size_t>(batch.room(), ring_.cq.ring_entries));
+    while (head != tail && sq_room != 0 && batch_room != 0) {
+      const unsigned cq_index = head & ring_.cq.ring_mask;
+      const unsigned sq_index = sq_tail & ring_.sq.ring_mask;
+      const unsigned run =
+          std::min({tail - head, ring_.cq.ring_entries - cq_index, sq_room,
+                    ring_.sq.ring_entries - sq_index, batch_room});
+      const io_uring_cqe* const begin = ring_.cq.cqes + cq_index;
+      const io_uring_cqe* const end = begin + run;
+      io_uring_sqe* sqe = ring_.sq.sqes + sq_index;
+      const io_uring_cqe* cqe = begin;
+      for (; cqe != end; ++cqe) {
+        // Bit 63: a control request's (wake poll, removal, no-op); no poll
+        // has it.
+        const std::uint64_t data = cqe->user_data;
+        if (ABSL_PREDICT_FALSE(static_cast<std::int64_t>(data) < 0)) break;
+        // Every poll's user data names an fd the table reaches: add grew the
+        // table before the poll was shaped, and it never shrinks (a new ring
+        // after fork gets only the table's polls). The completion is the
+        // registration's, of this generation and kind, if it carries the
+        // entry's user data.
+        const std::uint64_t offset = Table::Filler::OffsetOf(data);
+        assert(batch.Reaches(offset));
+        Entry& entry = batch.At(offset);
+        const int res = cqe->res;
+        // A single-shot (level) poll of a registration with read interest,
+        // ready, not in the batch yet: anything else is HandleCompletion's.
+        // (A single-shot poll completes once per wait, re-armed for the
+        // next; but with registration from any thread a re-arm the wait
+        // deferred can be submitted by the same wait, and complete again.)
+        if (ABSL_PREDICT_FALSE(entry.state.common_user_data != data ||
+                               res < 0 || batch.InBatch(entry))) {
+          break;
+        }
+        const Events events =
+            internal::FromPollResult(static_cast<unsigned>(res));
+        if (ABSL_PREDICT_FALSE(events == Events::kNone)) break;
+        batch.AddFirst(entry, events);
+        // Re-armed into the submission queue now: the next wait's
+        // io_uring_enter submits it, so readiness is judged after the caller
+        // has handled this batch, as epoll judges level readiness at wait
+        // time. The request stays live.
+        WritePoll(*sqe++, entry.state);
+        entry.state.request = kInFlight;
+        entry.state.submission_position = sq_tail++;
+      }
+      const auto done = static_cast<unsigned>(cqe - begin);
+      head += done;
+      sq_room -= done;
+      batch_room -= done;
+      if (cqe != end) break;
+    }
+  }
+  ring_.sq.sqe_tail = sq_tail;
+  io_uring_smp_store_release(ring_.cq.khead, head);
+  return head - first;
+}
+
+bool UringPoller::HandleCompletion(const io_uring_cqe& cqe, bool rearm_now) {
   const std::uint64_t data = io_uring_cqe_get_data64(&cqe);
-  if (data == LIBURING_UDATA_TIMEOUT || data == kNopData) return true;
+  if (static_cast<std::int64_t>(data) < 0) {
+    HandleControlCompletion(cqe);
+    return true;
+  }
+  const bool final = (cqe.flags & IORING_CQE_F_MORE) == 0;
+  Entry* entry = table_.Find(DecodeFd(data));
+  if (entry == nullptr || entry->state.user_data != data) {
+    if (final) --live_requests_;  // stale: a del'd or modified registration
+    return true;
+  }
+  const Trigger trigger = entry->registration.trigger;
+  Events events = PollEvents(entry->registration, cqe.res);
+  // A poll that a wake-up completes carries the wake-up's key, not the
+  // file's state, and sock_def_readable (TCP, AF_UNIX) wakes readers with
+  // EPOLLIN | EPOLLPRI for any data: so POLLPRI arrives without urgent data.
+  // Ask the socket before reporting kPriority: one poll(2), paid only by
+  // completions with POLLPRI under kPriority interest (opt-in).
+  bool spurious = false;
+  if (ABSL_PREDICT_FALSE(Has(events, Events::kPriority)) &&
+      !HasPriorityData(DecodeFd(data))) {
+    events &= ~Events::kPriority;
+    // Nothing else: a oneshot completed by that wake-up alone was not
+    // spent, so it is re-armed as if nothing had happened.
+    spurious = events == Events::kNone;
+  }
+  if (events != Events::kNone && !table_.CanReport(DecodeFd(data))) {
+    return false;
+  }
+  if (events != Events::kNone) table_.Report(*entry, events);
+  if (!final) return true;  // a multishot poll goes on
+  // kLevel and kExclusive are re-armed, kEdge's multishot poll unless it
+  // failed, kOneshot not until modify (unless the completion was spurious).
+  if ((trigger == Trigger::kOneshot && !spurious) ||
+      (trigger == Trigger::kEdge && cqe.res < 0)) {
+    entry->state.request = 0;
+    --live_requests_;
+    return true;
+  }
+  if (rearm_now && events != Events::kNone &&
+      io_uring_sq_space_left(&ring_) != 0) {
+    // As in ReapCommon(): the next wait's io_uring_enter submits it.
+    --live_requests_;  // QueuePoll counts it again
+    QueuePoll(*entry);
+    return true;
+  }
+  // Before this wait's io_uring_enter (which would submit it at once), or
+  // nothing to report (at once, it would complete at once), or no room:
+  // the next wait queues it.
+  entry->state.request = kPollPending;
+  --live_requests_;
+  pending_polls_.push_back(DecodeFd(data));
+  return true;
+}
+
+void UringPoller::HandleControlCompletion(const io_uring_cqe& cqe) {
+  const std::uint64_t data = io_uring_cqe_get_data64(&cqe);
+  if (data == LIBURING_UDATA_TIMEOUT || data == kNopData) return;
   if (data == kWakeData) {
     // With registration from any thread the wake fd also carries other
     // threads' changes, which are no reason to return.
     if (!any_thread() || user_wake_.exchange(false)) woken_ = true;
     wake_poll_armed_ = false;
     wake_fd_.Drain();
-    return true;
+    return;
   }
-  if ((data & kRemovalFlag) != 0) {
-    // Removal outcomes concern only us. -EALREADY: the poll was completing
-    // as the removal ran, and a multishot poll goes on afterwards, so try
-    // again at the next wait (a retry that finds nothing gets -ENOENT).
-    --live_requests_;
-    if (cqe.res == -EALREADY) pending_removals_.push_back(data & ~kRemovalFlag);
-    return true;
-  }
-
-  const bool final = (cqe.flags & IORING_CQE_F_MORE) == 0;
-  const int fd = DecodeFd(data);
-  Entry* entry = table_.Find(fd);
-  if (entry == nullptr || entry->state.generation != GenerationOf(data)) {
-    if (final) --live_requests_;  // stale: a del'd or modified registration
-    return true;
-  }
-  const Trigger trigger = entry->registration.trigger;
-  Events events = Events::kNone;
-  bool spurious = false;
-  if (cqe.res >= 0) {
-    events = internal::FromPollMask(static_cast<unsigned>(cqe.res));
-    // The kernel polls EPOLLRDHUP whatever the mask asked for
-    // (IO_POLL_UNMASK), so a registration without read interest can see a
-    // half-close it did not ask about. Drop it when the completion says
-    // something else as well, or under kEdge, whose multishot poll goes on
-    // watching. A single-shot poll that completed on it alone must report
-    // it: kLevel re-arms only at the next wait (at once, it would complete
-    // at once: a spin), so dropping it would leave the fd unwatched for the
-    // rest of this wait, and kOneshot would be spent on nothing; either way
-    // a writer waiting for room would not hear of it.
-    if (!Has(entry->registration.interest, Events::kReadable) &&
-        (events != Events::kReadClosed || trigger == Trigger::kEdge)) {
-      events &= ~Events::kReadClosed;
-    }
-    // A poll that a wake-up completes carries the wake-up's key, not the
-    // file's state, and sock_def_readable (TCP, AF_UNIX) wakes readers with
-    // EPOLLIN | EPOLLPRI for any data: so POLLPRI arrives without urgent
-    // data. Ask the socket before reporting kPriority: one poll(2), paid
-    // only by completions with POLLPRI under kPriority interest (opt-in).
-    if (Has(events, Events::kPriority) && !HasPriorityData(fd)) {
-      events &= ~Events::kPriority;
-      // Nothing else: a oneshot completed by that wake-up alone was not
-      // spent, so it is re-armed as if nothing had happened.
-      spurious = events == Events::kNone;
-    }
-  } else if (cqe.res != -ECANCELED) {
-    events = Events::kError;  // EBADF: closed while registered
-  }
-  if (events != Events::kNone && !table_.CanReport(fd)) return false;
-  const bool rearm = final && (trigger != Trigger::kOneshot || spurious) &&
-                     !(trigger == Trigger::kEdge && cqe.res < 0);
-  if (final) {
-    entry->state.request = 0;
-    --live_requests_;
-  }
-  if (events != Events::kNone) table_.Report(*entry, events);
-  if (rearm) {
-    // Not submitted now: readiness must be judged after the caller has
-    // handled this batch, as epoll judges level readiness at wait time.
-    entry->state.request = kPollPending;
-    pending_polls_.push_back(fd);
-  }
-  return true;
+  // A removal: its outcome concerns only us. -EALREADY: the poll was
+  // completing as the removal ran, and a multishot poll goes on afterwards,
+  // so try again at the next wait (a retry that finds nothing gets
+  // -ENOENT).
+  --live_requests_;
+  if (cqe.res == -EALREADY) pending_removals_.push_back(data & ~kRemovalFlag);
 }
 
 absl::Status UringPoller::Wake() {
@@ -830,6 +1015,7 @@ absl::Status UringPoller::AfterFork() {
   wake_poll_armed_ = false;
   pending_removals_.clear();
   pending_polls_.clear();
+  rearms_from_ = 0;
   linked_threads_[0] = 0;
   linked_threads_[1] = 0;
   in_wait_ = false;

@@ -33,7 +33,11 @@
 //
 //   * kLevel: single-shot POLL_ADD, re-armed by the next wait after each
 //     completion (so readiness is judged after the caller handled the batch),
-//     and reported again while the fd stays ready.
+//     and reported again while the fd stays ready. The wait that reaps the
+//     completion writes the re-arm into the submission queue, and the next
+//     wait's io_uring_enter submits it; a del or modify that must enter the
+//     kernel in between takes those re-arms back first (no-ops in place),
+//     and the next wait queues them again.
 //   * kEdge: multishot POLL_ADD (IORING_POLL_ADD_MULTI): one completion per
 //     wake-up of the fd; re-armed when a completion lacks IORING_CQE_F_MORE.
 //   * kOneshot: single-shot POLL_ADD, not re-armed until `modify`.
@@ -201,11 +205,23 @@
 
 namespace pollio {
 
-// UringPoller's per-fd state in the registration table.
+// UringPoller's per-fd state in the registration table (a 64-byte entry).
 struct UringState {
-  // Bits 40..62 of the user data, advanced by every add and modify; kept
-  // across del and re-add of the fd number.
-  std::uint32_t generation = 0;
+  // The registration's user data: kind, fd, and in bits 40..62 a generation
+  // advanced by every add and modify (backends/internal/user_data.h). A
+  // completion that does not carry exactly this is stale. Kept across del
+  // and re-add of the fd number, with bit 63 set while the number is not
+  // registered, which no poll's user data has.
+  std::uint64_t user_data = 0;
+  // user_data if the registration is of the common kind ReapCommon() takes
+  // (kLevel, with read interest), else ~0, which no completion carries: one
+  // comparison tells a completion it can take.
+  std::uint64_t common_user_data = ~std::uint64_t{0};
+  // The poll's submission entry but for its zeros and user data: bytes 0..7
+  // (opcode and fd) and 24..31 (len, multishot under kEdge, and the poll
+  // mask), set by add and modify, so that a re-arm is a few stores.
+  std::uint64_t poll_head = 0;
+  std::uint64_t poll_mask = 0;
   // Where the fd's last poll went in the submission queue.
   unsigned submission_position = 0;
   // Whether that poll is queued or armed, or due at the next wait.
@@ -298,14 +314,14 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
                                   int fd);
   // Binds a ring created disabled to the calling thread, once.
   absl::Status EnableRing(std::string_view method, int fd);
-  void QueuePoll(int fd, Entry& entry);
+  void QueuePoll(Entry& entry);
   void QueueRemoval(std::uint64_t target);
   // The submission entry at `position` if the kernel has not consumed it
   // yet, else null.
   io_uring_sqe* UnconsumedSubmission(unsigned position);
   // The queued poll of `fd`'s current registration if the kernel has not
   // seen it yet, else null.
-  io_uring_sqe* UnsubmittedPoll(int fd, const Entry& entry);
+  io_uring_sqe* UnsubmittedPoll(const Entry& entry);
   // Turns a queued request the kernel has not seen into a no-op.
   void Withdraw(io_uring_sqe& sqe);
   // Submits what is queued and runs the deferred completion work, so that
@@ -313,10 +329,28 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   absl::Status FlushRemovals(int fd);
   void QueueWakePoll();
   // Reaps completions into the batch; leaves in the ring any it cannot take
-  // now (batch full, or no room to re-arm), for the next wait. Returns how
-  // many it consumed.
-  unsigned ReapCompletions();
-  bool HandleCompletion(const io_uring_cqe& cqe);
+  // now (batch full), for the next wait. A level poll that completed is
+  // re-armed into the submission queue at once if `rearm_now` and there is
+  // room (the next wait's io_uring_enter submits it), else listed for the
+  // next wait. Returns how many it consumed.
+  unsigned ReapCompletions(bool rearm_now);
+  // The common completions at the head of the completion queue, as fast as
+  // they go: level polls of readable registrations that report, while the
+  // batch and the submission queue have room. Returns how many it consumed.
+  unsigned ReapCommon();
+  // Any one completion, the general way (ReapCompletions' `rearm_now`); false
+  // if the batch has no room for it.
+  bool HandleCompletion(const io_uring_cqe& cqe, bool rearm_now);
+  // A completion of a control request (wake poll, removal, no-op).
+  void HandleControlCompletion(const io_uring_cqe& cqe);
+  // Before anything submits outside wait (del's flush, a full queue in
+  // modify or del): the re-arms the last wait queued are taken back (made
+  // no-ops) and listed for the next wait, so that readiness is still judged
+  // only after the caller has handled the batch.
+  void WithdrawRearms();
+  // Sets the user data (a new generation) and the poll's submission entry
+  // of `entry`'s registration, as add and modify change them.
+  static void ShapeRequest(Entry& entry);
   void CancelAndReapAll();
   // Queues the re-arms and removal retries the last wait left pending.
   absl::Status QueuePendingRequests();
@@ -352,8 +386,12 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   internal::WakeFd wake_fd_;
   std::size_t live_requests_ = 0;
   bool wake_poll_armed_ = false;
-  // fds whose poll the next wait submits: added, modified or re-armed.
+  // fds whose poll the next wait submits: added, modified, or re-armed
+  // when the submission queue had no room (or re-arms withdrawn).
   std::vector<int> pending_polls_;
+  // Where the re-arms of the last wait's batch begin in the submission
+  // queue (its tail after the wait's last io_uring_enter).
+  unsigned rearms_from_ = 0;
   std::vector<std::uint64_t> pending_removals_;  // removals to retry
 };
 

@@ -226,6 +226,36 @@ TEST(UringEnterTest, DeletingClientsEveryBatchCostsOneEnterPerWait) {
   EXPECT_EQ(poller->ring_stats().live_requests, 0u);
 }
 
+// A wait queues the re-arms of the level polls it reported without
+// submitting them: the next wait does, after the caller has handled the
+// batch. A del that must enter the kernel in between (an armed poll's
+// cancel) submits everything queued, so it takes those re-arms back first:
+// a reported fd drained before the next wait is not reported again.
+TEST(UringRearmTest, DelOfAnArmedPollDoesNotSubmitTheBatchsRearms) {
+  std::unique_ptr<UringPoller> poller = MakeOrSkip();
+  SKIP_WITHOUT_URING(poller);
+  SocketPair reported = MakeSocketPair();
+  SocketPair idle = MakeSocketPair();
+  ASSERT_TRUE(poller->add(EventObject::Client(reported.left.get())).ok());
+  ASSERT_TRUE(poller->add(EventObject::Client(idle.left.get())).ok());
+  ASSERT_TRUE(poller->wait(0).ok());  // both polls armed in the kernel
+  ASSERT_TRUE(WriteBytes(reported.right.get()));
+  ExpectEvents(*poller, {EventObject::Client(reported.left.get())},
+               absl::Seconds(5));
+  // Still readable here: a re-arm submitted now would complete at once.
+  const std::uint64_t before_del = poller->ring_stats().enter_calls;
+  ASSERT_TRUE(poller->del(idle.left.get()).ok());
+  EXPECT_EQ(poller->ring_stats().enter_calls - before_del, 1u);
+  Drain(reported.left.get());
+  ExpectNoEvents(*poller);
+  // And it is re-armed all the same.
+  ASSERT_TRUE(WriteBytes(reported.right.get()));
+  ExpectEvents(*poller, {EventObject::Client(reported.left.get())},
+               absl::Seconds(5));
+  ASSERT_TRUE(poller->del(reported.left.get()).ok());
+  EXPECT_TRUE(Settles(*poller, 0));
+}
+
 // A registration the kernel has not seen yet costs nothing to take back:
 // its queued poll becomes a no-op, with no system call.
 TEST(UringEnterTest, AddThenDelBeforeAnyWaitMakesNoSystemCall) {

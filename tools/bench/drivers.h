@@ -35,6 +35,7 @@ inline constexpr int kLibevRead = EV_READ;
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -158,10 +159,20 @@ class RawPoll {
 // io_uring with single-shot POLL_ADD re-armed after each completion (level),
 // submitted with the next wait, as UringPoller does; no stale-completion
 // bookkeeping beyond dropping removals.
+//
+// kMultiThreaded (uring_raw_mt): the same loop in a process that has had a
+// second thread, started and joined before the ring is set up. Every
+// process with a UringPoller has had one (it sets its ring up on a thread
+// of its own, backends/uring/uring_poller.h), and from then on glibc's read
+// and write take their multi-threaded path (cancellation points), about 90
+// instructions per chain event: this is the raw loop to set pollio_uring
+// beside for what pollio itself costs.
+template <bool kMultiThreaded = false>
 class RawUring {
  public:
-  static constexpr const char* kName = "uring_raw";
+  static const char* const kName;
   RawUring() : wake_fd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) {
+    if (kMultiThreaded) std::thread([] {}).join();
     io_uring_params params{};
     params.flags = IORING_SETUP_CQSIZE;
     params.cq_entries = 8192;
@@ -227,6 +238,11 @@ class RawUring {
   bool ok_ = false;
   int wake_fd_;
 };
+
+template <>
+inline const char* const RawUring<false>::kName = "uring_raw";
+template <>
+inline const char* const RawUring<true>::kName = "uring_raw_mt";
 
 // ---------------------------------------------------------------------------
 // pollio, through the concrete backend class.
