@@ -11,9 +11,9 @@
 // idle (ns/wait), wake (ns per one-way wake). In Google Benchmark mode the
 // reported time of each benchmark is that per-unit figure (manual time).
 // --summary runs the contenders interleaved, A B C A B C ..., for --rounds
-// rounds, and prints one table of medians with ratios to the raw loop of the
-// same kernel API and to libev: on a noisy machine only ratios from one run
-// mean anything.
+// rounds, each sample on a fresh thread followed by a 40 ms pause, and prints
+// one table of medians with ratios to the raw loop of the same kernel API and
+// to libev: on a noisy machine only ratios from one run mean anything.
 //
 // chain's largest size is 9,900 socketpairs, not 10,000: 10,000 pairs are
 // 20,000 fds, the hard RLIMIT_NOFILE of the machines this runs on, which
@@ -22,11 +22,13 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "benchmark/benchmark.h"
@@ -213,7 +215,16 @@ int RunSummary(int rounds, const std::string& only) {
     std::map<std::string, std::vector<double>> samples;
     for (int round = 0; round < rounds; ++round) {
       for (const Contender& contender : contenders) {
-        samples[contender.name].push_back(workload.run(contender, fixture));
+        // Each sample on a thread of its own, then a pause, so that no
+        // contender's teardown lands in the next one's clock: an io_uring
+        // ring's exit runs in a kernel worker 15-30 ms after it is closed
+        // and interrupts the threads that used it once, and EpollPoller
+        // waits in ppoll on a thread that tore down a UringPoller for about
+        // a second after (backends/uring/uring_poller.h, "Teardown").
+        double sample = 0;
+        std::thread([&] { sample = workload.run(contender, fixture); }).join();
+        samples[contender.name].push_back(sample);
+        std::this_thread::sleep_for(std::chrono::milliseconds(40));
       }
     }
     std::map<std::string, double> median;
