@@ -212,6 +212,31 @@ Registration RegistrationOf(const EventObject& ev, Trigger trigger) {
   return Registration{ev.fd, ev.kind, ev.events, trigger, ev.token};
 }
 
+// Two registrations, level and oneshot, with the oneshot fired (reported
+// once, so silent until modify) and nothing readable: the state the
+// rebuild tests fork in.
+struct LevelAndFiredOneshot {
+  SocketPair level = MakeSocketPair();
+  SocketPair oneshot = MakeSocketPair();
+  EventObject level_ev;
+  EventObject oneshot_ev;
+};
+
+void AddLevelAndFireOneshot(Poller& poller, std::uint64_t level_token,
+                            std::uint64_t oneshot_token,
+                            LevelAndFiredOneshot* out) {
+  out->level_ev = EventObject{out->level.left.get(), EventKind::kClient,
+                              Events::kReadable, level_token};
+  out->oneshot_ev = EventObject{out->oneshot.left.get(), EventKind::kClient,
+                                Events::kReadable, oneshot_token};
+  ASSERT_TRUE(poller.add(out->level_ev).ok());
+  ASSERT_TRUE(poller.add(out->oneshot_ev, Trigger::kOneshot).ok());
+  ASSERT_TRUE(WriteBytes(out->oneshot.right.get()));
+  std::map<int, Seen> seen;
+  ASSERT_TRUE(Collect(poller, 2, &seen));
+  ASSERT_TRUE(SawExactly(seen, out->oneshot_ev));
+}
+
 // The child's side of ChildRebuildsAndParentKeepsItsRegistrations. Never
 // returns. `ready` tells the parent that the child has rebuilt its poller
 // and called wake() on it; `go` is the parent's answer once it has checked
@@ -446,18 +471,11 @@ TEST_P(ForkTest, ChildRebuildsAndParentKeepsItsRegistrations) {
 }
 
 TEST_P(ForkTest, ReinitAfterForkInTheCreatorChangesNothing) {
-  SocketPair level = MakeSocketPair();
-  SocketPair oneshot = MakeSocketPair();
-  const EventObject level_ev{level.left.get(), EventKind::kClient,
-                             Events::kReadable, 11};
-  const EventObject oneshot_ev{oneshot.left.get(), EventKind::kClient,
-                               Events::kReadable, 22};
-  ASSERT_TRUE(poller().add(level_ev).ok());
-  ASSERT_TRUE(poller().add(oneshot_ev, Trigger::kOneshot).ok());
-  ASSERT_TRUE(WriteBytes(oneshot.right.get()));
+  LevelAndFiredOneshot fx;
+  ASSERT_NO_FATAL_FAILURE(AddLevelAndFireOneshot(poller(), 11, 22, &fx));
+  const SocketPair& level = fx.level;
+  const EventObject& level_ev = fx.level_ev;
   std::map<int, Seen> seen;
-  ASSERT_TRUE(Collect(poller(), 2, &seen));
-  ASSERT_TRUE(SawExactly(seen, oneshot_ev));
   const std::string before = poller().DebugString();
 
   const absl::Status status = poller().ReinitAfterFork();
@@ -585,18 +603,12 @@ TEST_P(ForkTest, AnFdClosedInTheChildStaysRegisteredUntilDel) {
 // A child of the child rebuilds again from the child's poller: a oneshot
 // that fired before the first fork is still silent in the grandchild.
 TEST_P(ForkTest, AGrandchildRebuildsToo) {
-  SocketPair level = MakeSocketPair();
-  SocketPair oneshot = MakeSocketPair();
-  const EventObject level_ev{level.left.get(), EventKind::kClient,
-                             Events::kReadable, 71};
-  const EventObject oneshot_ev{oneshot.left.get(), EventKind::kClient,
-                               Events::kReadable, 72};
-  ASSERT_TRUE(poller().add(level_ev).ok());
-  ASSERT_TRUE(poller().add(oneshot_ev, Trigger::kOneshot).ok());
-  ASSERT_TRUE(WriteBytes(oneshot.right.get()));
+  LevelAndFiredOneshot fx;
+  ASSERT_NO_FATAL_FAILURE(AddLevelAndFireOneshot(poller(), 71, 72, &fx));
+  const SocketPair& level = fx.level;
+  const EventObject& level_ev = fx.level_ev;
+  const EventObject& oneshot_ev = fx.oneshot_ev;
   std::map<int, Seen> seen;
-  ASSERT_TRUE(Collect(poller(), 2, &seen));
-  ASSERT_TRUE(SawExactly(seen, oneshot_ev));
 
   const pid_t child = ::fork();
   ASSERT_GE(child, 0) << std::strerror(errno);
