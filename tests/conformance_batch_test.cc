@@ -107,6 +107,18 @@ void ExpectTurns(Poller& poller, const std::set<int>& live, int max_events,
   }
 }
 
+// Adds `count` socketpairs' left ends to `poller`, each made readable and
+// never drained; their fds go to `live`.
+void AddReadable(Poller& poller, int count, std::vector<SocketPair>* pairs,
+                 std::set<int>* live) {
+  for (int i = 0; i < count; ++i) {
+    pairs->push_back(MakeSocketPair());
+    ASSERT_TRUE(poller.add(EventObject::Client(pairs->back().left.get())).ok());
+    ASSERT_TRUE(WriteBytes(pairs->back().right.get()));
+    live->insert(pairs->back().left.get());
+  }
+}
+
 // More level-triggered fds ready than max_events, none drained: no fd is
 // starved by the others, whatever order the backend reports in.
 TEST_P(ConformanceTest, MoreReadyThanMaxEventsTakeTurns) {
@@ -115,12 +127,7 @@ TEST_P(ConformanceTest, MoreReadyThanMaxEventsTakeTurns) {
   constexpr int kFds = 5;
   std::vector<SocketPair> pairs;
   std::set<int> live;
-  for (int i = 0; i < kFds; ++i) {
-    pairs.push_back(MakeSocketPair());
-    ASSERT_TRUE(small->add(EventObject::Client(pairs.back().left.get())).ok());
-    ASSERT_TRUE(WriteBytes(pairs.back().right.get()));
-    live.insert(pairs.back().left.get());
-  }
+  ASSERT_NO_FATAL_FAILURE(AddReadable(*small, kFds, &pairs, &live));
   ExpectTurns(*small, live, 2, /*waits=*/50, /*window=*/kFds, "5 fds");
 }
 
@@ -132,12 +139,7 @@ TEST_P(ConformanceTest, MoreReadyThanMaxEventsTakeTurnsAfterDels) {
   constexpr int kFds = 9;
   std::vector<SocketPair> pairs;
   std::set<int> live;
-  for (int i = 0; i < kFds; ++i) {
-    pairs.push_back(MakeSocketPair());
-    ASSERT_TRUE(small->add(EventObject::Client(pairs.back().left.get())).ok());
-    ASSERT_TRUE(WriteBytes(pairs.back().right.get()));
-    live.insert(pairs.back().left.get());
-  }
+  ASSERT_NO_FATAL_FAILURE(AddReadable(*small, kFds, &pairs, &live));
   // Two waits in, del one fd each of them reported, as a server closing
   // clients does, and one fd neither reported.
   std::set<int> reported;
