@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -154,7 +155,9 @@ absl::Status KqueuePoller::AddWakeEvent() {
 KqueuePoller::KqueuePoller(int kq, int max_events)
     : PollerBase(Backend::kKqueue, kAllTriggers, max_events),
       kq_(kq),
-      kernel_events_(static_cast<std::size_t>(max_events)) {}
+      kernel_events_(2 * static_cast<std::size_t>(max_events)) {
+  carried_.reserve(kernel_events_.size());
+}
 
 KqueuePoller::~KqueuePoller() {
   // In a fork child that did not rebuild, the number is not the child's.
@@ -226,6 +229,9 @@ absl::Status KqueuePoller::ModifyInKernel(const EventObject& ev,
     return status;
   }
   table_.Update(ev, trigger).state.fired = false;  // a oneshot is re-armed
+  // What the kernel handed over under the old interest is the old
+  // registration's; the new one reports its own readiness.
+  ForgetCarried(ev.fd);
   if (epipe) pending_eof_.push_back(ev.fd);
   return absl::OkStatus();
 }
@@ -276,8 +282,72 @@ absl::Status KqueuePoller::DelFromKernel(
     }
     return internal::ErrnoError(first_error, "kevent", "EV_DELETE", fd);
   }
+  ForgetCarried(fd);  // an event after del returned is never reported
   table_.Erase(fd, MayScrubBatch());
   return absl::OkStatus();
+}
+
+void KqueuePoller::ForgetCarried(int fd) {
+  if (ABSL_PREDICT_TRUE(carried_.empty())) return;
+  carried_.erase(std::remove_if(carried_.begin(), carried_.end(),
+                                [fd](const struct kevent& event) {
+                                  return DecodeFd(FromUdata(event.udata)) == fd;
+                                }),
+                 carried_.end());
+}
+
+bool KqueuePoller::Take(const struct kevent& event) {
+  // Dispatch on the filter first: the wake event is never an fd's.
+#if defined(EVFILT_USER)
+  if (event.filter == EVFILT_USER) return true;  // EV_CLEAR reset it
+#else
+  if (event.filter == EVFILT_READ &&
+      event.ident == static_cast<uintptr_t>(wake_fd_->read_fd())) {
+    wake_fd_->Drain();
+    return true;
+  }
+#endif
+  if (event.filter != EVFILT_READ && event.filter != EVFILT_WRITE) return true;
+  const std::uint64_t data = FromUdata(event.udata);
+  const int fd = DecodeFd(data);
+  Entry* entry = table_.Find(fd);
+  if (entry != nullptr && entry->state.generation != GenerationOf(data)) {
+    entry = nullptr;  // an older registration of the number
+  }
+  if (table_.batch_full() && (entry == nullptr || !table_.InBatch(*entry))) {
+    // No room: kept for the next wait, as the kernel handed it over once
+    // (an EV_CLEAR or EV_DISPATCH event is not handed over again). An
+    // unknown fd's event under registration from any thread is dropped
+    // anyway (below).
+    return entry == nullptr && any_thread();
+  }
+  if (entry != nullptr && entry->registration.trigger == Trigger::kOneshot) {
+    // One report per arming across both filters: the other filter may
+    // merge into this batch's entry, but not report in a later one.
+    if (entry->state.fired && !table_.InBatch(fd)) return true;
+    entry->state.fired = true;
+  }
+  Events events =
+      event.filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
+  if (event.flags & EV_EOF) {
+    // EV_EOF is per filter. On EVFILT_READ the peer will send no more
+    // (SBS_CANTRCVMORE): a half-close and a close look the same there.
+    // On EVFILT_WRITE nothing more can be sent (SBS_CANTSENDMORE), which
+    // a socket reaches when the connection is gone both ways (or when this
+    // side shut down writing itself).
+    events |=
+        event.filter == EVFILT_READ ? Events::kReadClosed : Events::kHangup;
+    if (event.fflags != 0) events |= Events::kError;
+  }
+  if (event.flags & EV_ERROR) events |= Events::kError;
+  if (entry != nullptr) {
+    table_.Report(*entry, events);
+  } else if (!any_thread()) {
+    // As in epoll: shown with token 0, or, with registration from any
+    // thread, dropped (it may belong to a registration just deleted).
+    table_.ReportUnknown(fd, DecodeKind(data), events);
+  }
+  return true;
 }
 
 absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::Wait(
@@ -291,14 +361,30 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::Wait(
   bool reported;
   {
     std::unique_lock<std::mutex> lock = LockTable();
-    // Readiness found while adding (EPIPE): report it now, without blocking.
+    // Readiness found while adding (EPIPE): report it now, without blocking
+    // (what finds no room waits for the next batch).
+    std::size_t kept = 0;
     for (const int fd : pending_eof_) {
       Entry* entry = table_.Find(fd);
-      if (entry == nullptr || table_.batch_full()) continue;
+      if (entry == nullptr) continue;
+      if (!table_.CanReport(fd)) {
+        pending_eof_[kept++] = fd;
+        continue;
+      }
       table_.Report(*entry, Events::kReadable | Events::kHangup);
     }
+    pending_eof_.resize(kept);
+    // Then what the kernel handed over that the last batch had no room for.
+    kept = 0;
+    for (const struct kevent& event : carried_) {
+      if (!Take(event)) carried_[kept++] = event;
+    }
+    carried_.resize(kept);
     reported = !table_.batch().empty();
-    pending_eof_.clear();
+    if (table_.batch_full()) {
+      SilenceUnfiredOneshotFilters();
+      return table_.batch();
+    }
   }
   timespec storage;
   const timespec* limit = reported ? &(storage = timespec{0, 0})
@@ -313,51 +399,12 @@ absl::StatusOr<absl::Span<const EventObject>> KqueuePoller::Wait(
   // kevent changes from other threads need no hand-off: the kernel applies
   // them to this very wait. Reading the results takes the table lock.
   std::unique_lock<std::mutex> lock = LockTable();
+  // Room for two filters per batch entry, so that an fd's readable and
+  // writable events arrive together and merge; what the batch has no room
+  // for is carried (at most 2 * max_events: kevent is called only with
+  // nothing carried).
   for (int i = 0; i < ready; ++i) {
-    const struct kevent& event = kernel_events_[i];
-    // Dispatch on the filter first: the wake event is never an fd's.
-#if defined(EVFILT_USER)
-    if (event.filter == EVFILT_USER) continue;  // EV_CLEAR reset it
-#else
-    if (event.filter == EVFILT_READ &&
-        event.ident == static_cast<uintptr_t>(wake_fd_->read_fd())) {
-      wake_fd_->Drain();
-      continue;
-    }
-#endif
-    if (event.filter != EVFILT_READ && event.filter != EVFILT_WRITE) continue;
-    const std::uint64_t data = FromUdata(event.udata);
-    const int fd = DecodeFd(data);
-    Entry* entry = table_.Find(fd);
-    if (entry != nullptr && entry->state.generation != GenerationOf(data)) {
-      entry = nullptr;  // an older registration of the number
-    }
-    if (entry != nullptr && entry->registration.trigger == Trigger::kOneshot) {
-      // One report per arming across both filters: the other filter may
-      // merge into this batch's entry, but not report in a later one.
-      if (entry->state.fired && !table_.InBatch(fd)) continue;
-      entry->state.fired = true;
-    }
-    Events events =
-        event.filter == EVFILT_READ ? Events::kReadable : Events::kWritable;
-    if (event.flags & EV_EOF) {
-      // EV_EOF is per filter. On EVFILT_READ the peer will send no more
-      // (SBS_CANTRCVMORE): a half-close and a close look the same there.
-      // On EVFILT_WRITE nothing more can be sent (SBS_CANTSENDMORE), which
-      // a socket reaches when the connection is gone both ways (or when this
-      // side shut down writing itself).
-      events |=
-          event.filter == EVFILT_READ ? Events::kReadClosed : Events::kHangup;
-      if (event.fflags != 0) events |= Events::kError;
-    }
-    if (event.flags & EV_ERROR) events |= Events::kError;
-    if (entry != nullptr) {
-      table_.Report(*entry, events);
-    } else if (!any_thread()) {
-      // As in epoll: shown with token 0, or, with registration from any
-      // thread, dropped (it may belong to a registration just deleted).
-      table_.ReportUnknown(fd, DecodeKind(data), events);
-    }
+    if (!Take(kernel_events_[i])) carried_.push_back(kernel_events_[i]);
   }
   SilenceUnfiredOneshotFilters();
   return table_.batch();
@@ -411,6 +458,7 @@ absl::Status KqueuePoller::Wake() {
 absl::Status KqueuePoller::AfterFork() {
   table_.BeginBatch();   // the parent's results
   pending_eof_.clear();  // found again by the EV_ADDs below
+  carried_.clear();      // the parent's kernel events
   // The child has no kqueue of the parent's: the number is not the
   // child's to close (it may be a file opened since the fork).
   kq_ = -1;

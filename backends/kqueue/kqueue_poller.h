@@ -40,9 +40,17 @@
 //     (mio issue 582): that is readiness, so the add succeeds and the next
 //     wait reports kReadable | kHangup.
 //   * Result order: kevent's, the kernel's queue of active events (two
-//     filters of one fd merge at the first one's place). With more ready
-//     than max_events, the kernel queues each level-triggered event it
-//     reported again behind the others, so none is starved.
+//     filters of one fd merge at the first one's place). Each wait asks
+//     kevent for up to 2 * max_events events, two filters per batch entry,
+//     so that an fd's readable and writable arrive together; events beyond
+//     the batch's max_events fds are kept, in order, and reported first by
+//     the next wait (which then calls kevent only if they leave room), so
+//     no EV_CLEAR or EV_DISPATCH event is lost. With more ready than
+//     max_events, the kernel queues each level-triggered event it reported
+//     again behind the others, so none is starved. Only then can an fd's
+//     two filters sit further apart in the kernel's queue than one call
+//     takes: the fd is reported with one bit, and with the other in a
+//     later wait.
 //   * Timeouts: nanosecond precision through the kevent timespec.
 //   * wake(): an EVFILT_USER event triggered with NOTE_TRIGGER (a pipe on
 //     systems without EVFILT_USER).
@@ -154,11 +162,22 @@ class KqueuePoller final
   // early with nothing to report. modify re-enables it.
   void SilenceUnfiredOneshotFilters();
 
+  // Reads one kernel event into the batch (under the table lock). False
+  // when the batch has no room for it (full, and the fd not in it): the
+  // caller carries it to the next wait.
+  bool Take(const struct kevent& event);
+
+  // Drops carried events of `fd` (del, modify).
+  void ForgetCarried(int fd);
+
   int kq_;  // -1 once AfterFork() has dropped the parent's number
   // Only where EVFILT_USER is missing (OpenBSD before 7.3).
   std::optional<internal::WakeFd> wake_fd_;
-  std::vector<struct kevent> kernel_events_;  // max_events long, reused
-  std::vector<int> pending_eof_;              // fds whose EV_ADD answered EPIPE
+  std::vector<struct kevent> kernel_events_;  // 2 * max_events long, reused
+  // Events kevent handed over that a full batch had no room for, in order,
+  // reported first by the next wait (capacity reserved: no allocation).
+  std::vector<struct kevent> carried_;
+  std::vector<int> pending_eof_;  // fds whose EV_ADD answered EPIPE
 };
 
 }  // namespace pollio
