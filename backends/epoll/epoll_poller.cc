@@ -336,6 +336,13 @@ absl::Status EpollPoller::Readd(const Registration& old, const EventObject& ev,
     if (scratch < 0) {
       return internal::ErrnoError(errno, "epoll_create1", "modify", ev.fd);
     }
+    if (scratch == ev.fd) {
+      // The lowest free number is the caller's: its fd is closed, and the
+      // ADD would be of the scratch instance itself (EINVAL). The kernel's
+      // answer for the caller's fd is EBADF.
+      ::close(scratch);
+      return internal::ErrnoError(EBADF, "epoll_ctl", "ADD", ev.fd);
+    }
     epoll_event event{};
     event.events = ToEpollEvents(ev.events, trigger);
     const int result = ::epoll_ctl(scratch, EPOLL_CTL_ADD, ev.fd, &event);
