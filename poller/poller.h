@@ -44,6 +44,9 @@
 //     reader got there first, a checksum failed): use non-blocking fds and
 //     read or write until EAGAIN, always under kEdge.
 //   * Readable and writable come merged into one entry per fd per `wait`.
+//     (kqueue reports them as two kernel events, which merge when one
+//     kevent call hands both over; with more fds ready than max_events they
+//     can come in different waits: backends/kqueue/kqueue_poller.h.)
 //   * Readiness details (Events, event/event.h), bit by backend:
 //       kReadClosed  epoll EPOLLRDHUP; poll POLLRDHUP (Linux only: never set
 //                    elsewhere); io_uring POLLRDHUP; kqueue EV_EOF of
