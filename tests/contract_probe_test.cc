@@ -173,63 +173,79 @@ TEST_P(ContractProbeTest, PollioMadeErrorsCarryNoErrnoAndNameTheFd) {
 
 // poller.h: "a failed call changes nothing", including the token and a fired
 // oneshot's disarmed state (a failed modify must not re-arm it).
-TEST_P(ContractProbeTest, FailedCallsKeepTheTokenAndLeaveAFiredOneshotSilent) {
+void ExpectFailedCallsChangeNothing(Poller& poller, Backend backend) {
   SocketPair pair = MakeSocketPair();
   const int fd = pair.left.get();
   const EventObject original{fd, static_cast<EventKind>(9), Events::kReadable,
                              7};
-  ASSERT_TRUE(poller().add(original, Trigger::kOneshot).ok());
+  ASSERT_TRUE(poller.add(original, Trigger::kOneshot).ok());
   ASSERT_TRUE(WriteBytes(pair.right.get()));
-  ExpectEvents(poller(), {original});
-  ExpectNoEvents(poller());  // fired, still readable
+  ExpectEvents(poller, {original});
+  ExpectNoEvents(poller);  // fired, still readable
 
   const EventObject renamed{fd, EventKind::kClient, Events::kReadable, 1234};
   std::vector<std::pair<const char*, absl::Status>> failures;
-  failures.emplace_back("add twice", poller().add(renamed, Trigger::kLevel));
+  failures.emplace_back("add twice", poller.add(renamed, Trigger::kLevel));
   failures.emplace_back(
       "modify to empty interest",
-      poller().modify(EventObject{fd, EventKind::kClient, Events::kNone, 55},
-                      Trigger::kOneshot));
+      poller.modify(EventObject{fd, EventKind::kClient, Events::kNone, 55},
+                    Trigger::kOneshot));
   failures.emplace_back(
       "modify with a result bit",
-      poller().modify(EventObject{fd, EventKind::kClient,
-                                  Events::kReadable | Events::kError, 56},
-                      Trigger::kOneshot));
+      poller.modify(EventObject{fd, EventKind::kClient,
+                                Events::kReadable | Events::kError, 56},
+                    Trigger::kOneshot));
   failures.emplace_back("modify with a trigger outside the enum",
-                        poller().modify(renamed, static_cast<Trigger>(17)));
-  if (!poller().supports(Trigger::kEdge)) {
+                        poller.modify(renamed, static_cast<Trigger>(17)));
+  if (!poller.supports(Trigger::kEdge)) {
     failures.emplace_back("modify to edge",
-                          poller().modify(renamed, Trigger::kEdge));
+                          poller.modify(renamed, Trigger::kEdge));
   }
-  if (!poller().supports_priority()) {
+  if (!poller.supports_priority()) {
     failures.emplace_back(
         "modify to priority",
-        poller().modify(EventObject{fd, EventKind::kClient,
-                                    Events::kReadable | Events::kPriority, 57},
-                        Trigger::kOneshot));
+        poller.modify(EventObject{fd, EventKind::kClient,
+                                  Events::kReadable | Events::kPriority, 57},
+                      Trigger::kOneshot));
   }
-  if (GetParam() == Backend::kEpoll) {
+  if (backend == Backend::kEpoll) {
     failures.emplace_back("modify to priority + exclusive",
-                          poller().modify(EventObject{fd, EventKind::kClient,
-                                                      Events::kPriority, 58},
-                                          Trigger::kExclusive));
+                          poller.modify(EventObject{fd, EventKind::kClient,
+                                                    Events::kPriority, 58},
+                                        Trigger::kExclusive));
   }
   for (const auto& [what, status] : failures) {
     SCOPED_TRACE(what);
     EXPECT_FALSE(status.ok());
-    absl::StatusOr<Registration> found = poller().find(fd);
+    absl::StatusOr<Registration> found = poller.find(fd);
     ASSERT_TRUE(found.ok()) << found.status();
     EXPECT_EQ(found->kind, original.kind);
     EXPECT_EQ(found->interest, Events::kReadable);
     EXPECT_EQ(found->trigger, Trigger::kOneshot);
     EXPECT_EQ(found->token, 7u);
-    ExpectNoEvents(poller());  // still disarmed
+    ExpectNoEvents(poller);  // still disarmed
   }
-  EXPECT_EQ(poller().size(), 1u);
+  EXPECT_EQ(poller.size(), 1u);
   // A valid modify re-arms it, with the new token.
-  ASSERT_TRUE(poller().modify(renamed, Trigger::kOneshot).ok());
-  ExpectEvents(poller(), {renamed});
-  ExpectNoEvents(poller());
+  ASSERT_TRUE(poller.modify(renamed, Trigger::kOneshot).ok());
+  ExpectEvents(poller, {renamed});
+  ExpectNoEvents(poller);
+}
+
+TEST_P(ContractProbeTest, FailedCallsKeepTheTokenAndLeaveAFiredOneshotSilent) {
+  ExpectFailedCallsChangeNothing(poller(), GetParam());
+}
+
+// With registration_from_any_thread: "Each call returns its own status
+// synchronously, and a failed call changes nothing."
+TEST_P(ContractProbeTest, AnyThreadOptionFailedCallsChangeNothing) {
+  OnFreshThread([&] {
+    PollerOptions options;
+    options.registration_from_any_thread = true;
+    std::unique_ptr<Poller> shared = Make(options);
+    ASSERT_NE(shared, nullptr);
+    ExpectFailedCallsChangeNothing(*shared, GetParam());
+  });
 }
 
 // poller.h, Registration keys: find / del / modify of fd numbers far beyond
@@ -1144,6 +1160,57 @@ TEST_P(ContractProbeTest, EdgeWithBothInterestsReportsOneMergedEntry) {
   ExpectNoEvents(poller());
 }
 
+// A chain of trigger changes on an fd that stays readable: each modify
+// takes effect at once (kOneshot re-armed: once; kLevel: every wait; kEdge
+// on an fd already ready: at most once, as whether a modify is an edge is
+// the backend's), and none of the bookkeeping ends a later wait early.
+TEST_P(ContractProbeTest, TriggerChangesOnAReadyFdTakeEffectAtOnce) {
+  OnFreshThread([&] {
+    std::unique_ptr<Poller> chain = Make(PollerOptions{});
+    ASSERT_NE(chain, nullptr);
+    SocketPair pair = MakeSocketPair();
+    const int fd = pair.left.get();
+    ASSERT_TRUE(WriteBytes(pair.right.get()));
+    auto reports = [&](int waits) {
+      int count = 0;
+      for (int i = 0; i < waits; ++i) {
+        for (const EventObject& ev : WaitEvents(*chain)) {
+          EXPECT_EQ(ev.fd, fd);
+          EXPECT_EQ(ev.token,
+                    static_cast<std::uint64_t>(static_cast<unsigned>(ev.kind)));
+          ++count;
+        }
+      }
+      return count;
+    };
+    auto as = [fd](int n) {
+      return EventObject{fd, static_cast<EventKind>(n), Events::kReadable,
+                         static_cast<std::uint64_t>(n)};
+    };
+    ASSERT_TRUE(chain->add(as(1)).ok());
+    EXPECT_EQ(reports(3), 3);
+    if (chain->supports(Trigger::kEdge)) {
+      ASSERT_TRUE(chain->modify(as(2), Trigger::kEdge).ok());
+      EXPECT_LE(reports(3), 1);
+      ASSERT_TRUE(WriteBytes(pair.right.get()));  // a new edge
+      EXPECT_EQ(reports(3), 1);
+    }
+    ASSERT_TRUE(chain->modify(as(3), Trigger::kOneshot).ok());
+    EXPECT_EQ(reports(3), 1);
+    ASSERT_TRUE(chain->modify(as(4), Trigger::kExclusive).ok());
+    EXPECT_EQ(reports(3), 3);
+    ASSERT_TRUE(chain->modify(as(5), Trigger::kOneshot).ok());
+    EXPECT_EQ(reports(3), 1);
+    ASSERT_TRUE(chain->modify(as(6), Trigger::kLevel).ok());
+    EXPECT_EQ(reports(3), 3);
+    Drain(fd);
+    EXPECT_EQ(reports(1), 0);
+    Stopwatch stopwatch;
+    ExpectEvents(*chain, {}, absl::Milliseconds(40));
+    EXPECT_GE(stopwatch.Elapsed(), absl::Milliseconds(40));
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Introspection
 // ---------------------------------------------------------------------------
@@ -1470,6 +1537,77 @@ TEST_P(ContractProbeTest, WakeFromASignalHandlerEndsTheWait) {
     EXPECT_EQ(handler_wakes.load(), 2);
     EXPECT_GE(elapsed, absl::Milliseconds(80));
     EXPECT_LT(elapsed, absl::Seconds(5)) << "the handler's wake() was lost";
+  });
+}
+
+// Wakes from several threads at once coalesce too: one empty return, and
+// the next wait runs to its timeout.
+TEST_P(ContractProbeTest, ConcurrentWakesCoalesceIntoOne) {
+  OnFreshThread([&] {
+    std::unique_ptr<Poller> woken = Make(PollerOptions{});
+    ASSERT_NE(woken, nullptr);
+    std::vector<std::thread> wakers;
+    for (int t = 0; t < 4; ++t) {
+      wakers.emplace_back([&] {
+        for (int i = 0; i < 500; ++i) EXPECT_TRUE(woken->wake().ok());
+      });
+    }
+    for (std::thread& waker : wakers) waker.join();
+    Stopwatch first;
+    absl::StatusOr<absl::Span<const EventObject>> events =
+        woken->wait(absl::Seconds(10));
+    ASSERT_TRUE(events.ok()) << events.status();
+    EXPECT_TRUE(events->empty());
+    EXPECT_LT(first.Elapsed(), absl::Seconds(5));
+    Stopwatch second;
+    events = woken->wait(absl::Milliseconds(30));
+    ASSERT_TRUE(events.ok()) << events.status();
+    EXPECT_TRUE(events->empty());
+    EXPECT_GE(second.Elapsed(), absl::Milliseconds(30));
+  });
+}
+
+std::atomic<int> restart_signals{0};
+void CountRestartSignal(int) { restart_signals.fetch_add(1); }
+
+// A signal whose handler has SA_RESTART still ends the wait as an
+// interruption (OK, empty), and the wait is never restarted with its full
+// original timeout (DESIGN.md, EINTR: "never a retry with the full
+// original timeout (that waits too long)").
+TEST_P(ContractProbeTest, RestartableSignalDoesNotRestartTheFullTimeout) {
+  OnFreshThread([&] {
+    std::unique_ptr<Poller> waiting = Make(PollerOptions{});
+    ASSERT_NE(waiting, nullptr);
+    SocketPair idle = MakeSocketPair();
+    ASSERT_TRUE(waiting->add(EventObject::Client(idle.left.get())).ok());
+    struct sigaction action {};
+    action.sa_handler = CountRestartSignal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    struct sigaction previous {};
+    ASSERT_EQ(::sigaction(SIGUSR1, &action, &previous), 0);
+    restart_signals = 0;
+    const pthread_t waiter = ::pthread_self();
+    std::atomic<bool> returned{false};
+    std::thread sender([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      if (!returned.load()) ::pthread_kill(waiter, SIGUSR1);
+    });
+    const absl::Duration timeout = absl::Seconds(2);
+    Stopwatch stopwatch;
+    absl::StatusOr<absl::Span<const EventObject>> events =
+        waiting->wait(timeout);
+    const absl::Duration elapsed = stopwatch.Elapsed();
+    returned = true;
+    sender.join();
+    ::sigaction(SIGUSR1, &previous, nullptr);
+    ASSERT_TRUE(events.ok()) << events.status();
+    EXPECT_TRUE(events->empty());
+    EXPECT_EQ(restart_signals.load(), 1);
+    // Either ended by the signal, or went on for the rest of the timeout:
+    // never 100 ms plus the whole 2 s again.
+    EXPECT_LT(elapsed, timeout + absl::Milliseconds(60))
+        << "restarted with the full timeout";
   });
 }
 
