@@ -613,6 +613,49 @@ TEST_P(ContractProbeTest, DelOfAnFdClosedInsideTheBatchStillScrubs) {
   EXPECT_EQ(poller().size(), 1u);
 }
 
+// The scrub bookkeeping after a number is reused inside one batch: the
+// re-added fd was not in this batch, so its del and modify touch no entry
+// (the surviving entry of the other fd stays exactly as reported).
+TEST_P(ContractProbeTest, ReusedNumberInsideABatchTouchesNoOtherEntry) {
+  SocketPair first = MakeSocketPair();
+  SocketPair second = MakeSocketPair();
+  ASSERT_TRUE(poller().add(EventObject::Client(first.left.get(), 1)).ok());
+  ASSERT_TRUE(poller().add(EventObject::Client(second.left.get(), 2)).ok());
+  ASSERT_TRUE(WriteBytes(first.right.get()));
+  ASSERT_TRUE(WriteBytes(second.right.get()));
+  absl::StatusOr<absl::Span<const EventObject>> events = poller().wait(0);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  const int victim_at = 1;
+  const int victim = (*events)[victim_at].fd;
+  const EventObject survivor = (*events)[1 - victim_at];
+  ASSERT_TRUE(poller().del(victim).ok());
+  SocketPair& owner = victim == first.left.get() ? first : second;
+  owner.left.Reset();
+  SocketPair reuse = MakeSocketPair();  // takes the victim's number
+  EXPECT_EQ(reuse.left.get(), victim);
+  const int number = reuse.left.get();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(poller().add(EventObject::Server(number, 50u + i)).ok());
+    ASSERT_TRUE(
+        poller()
+            .modify(EventObject{number, EventKind::kClient, kRW, 60u + i})
+            .ok());
+    ASSERT_TRUE(poller().del(number).ok());
+  }
+  EXPECT_EQ((*events)[victim_at],
+            (EventObject{-1, EventKind::kServer, Events::kNone, 0}));
+  EXPECT_EQ((*events)[1 - victim_at], survivor);
+  // The survivor can still be deleted, and scrubs its own entry only.
+  for (int i = 0; i < 2; ++i) {
+    const int fd = (*events)[i].fd;
+    if (fd == -1) continue;
+    ASSERT_TRUE(poller().del(fd).ok());
+    EXPECT_EQ((*events)[i].fd, -1);
+  }
+  EXPECT_EQ(poller().size(), 0u);
+}
+
 // poller.h: "The span stays valid until the next `wait` or destruction":
 // adds (growing every table), modifies and dels of other fds while the
 // caller reads the batch leave its entries as they were.
@@ -808,6 +851,30 @@ TEST_P(ContractProbeTest, BreakMaxEventsOneStillMergesReadableAndWritable) {
   for (int i = 0; i < 3; ++i) {
     ExpectEvents(*single, {both});
   }
+}
+
+// kqueue_poller.h: "With both filters, a oneshot fd is reported once in
+// all": with room for one entry too, then silent until modify.
+TEST_P(ContractProbeTest, MaxEventsOneOneshotWithBothInterestsReportsOnce) {
+  std::unique_ptr<Poller> single = Make(PollerOptions{1});
+  ASSERT_NE(single, nullptr);
+  SocketPair pair = MakeSocketPair();
+  const EventObject both{pair.left.get(), EventKind::kClient, kRW, 8};
+  ASSERT_TRUE(WriteBytes(pair.right.get()));
+  ASSERT_TRUE(single->add(both, Trigger::kOneshot).ok());
+  int reports = 0;
+  for (int i = 0; i < 4; ++i) {
+    for (const EventObject& ev : WaitEvents(*single)) {
+      EXPECT_EQ(ev.fd, both.fd);
+      EXPECT_EQ(ev.token, 8u);
+      ++reports;
+    }
+  }
+  EXPECT_EQ(reports, 1);
+  ASSERT_TRUE(single->modify(both, Trigger::kOneshot).ok());
+  reports = 0;
+  for (int i = 0; i < 4; ++i) reports += WaitEvents(*single).size();
+  EXPECT_EQ(reports, 1);
 }
 
 // No starvation with both interests: max_events = 1 and three fds that are
