@@ -383,8 +383,11 @@ class Poller {
   // waits report the others first, so a level-triggered fd that stays ready
   // takes its turn among them.
   //
-  // Returns an empty span on timeout, on `wake()` and on EINTR (never an
-  // error for a signal). Does not return before `timeout` unless something
+  // Returns an empty span on timeout and on EINTR (never an error for a
+  // signal; on kqueue it may hold what an earlier wait had no room for). A
+  // wait that `wake()` ends returns the fds ready by then, or an empty span
+  // when none is; either way that wake is spent. Does not return before
+  // `timeout` unless something
   // is ready, woken or interrupted: timeouts are rounded up to the OS's
   // precision, never down, and nanosecond-precision waits are used where the
   // OS has them. A zero or negative timeout polls without blocking;
@@ -433,7 +436,8 @@ class Poller {
   // Poller::wake()
   //
   // Makes the current (or, if none is in progress, the next) `wait` return
-  // promptly with an empty span. Many wakes before a `wait` coalesce into one.
+  // promptly: with the fds ready by then, or an empty span when none is.
+  // Many wakes before a `wait` coalesce into one, which that wait spends.
   // The one thread-safe method; also safe to call from a signal handler.
   // The internal wake fd never shows up in results.
   ABSL_MUST_USE_RESULT absl::Status wake() { return Wake(); }

@@ -1145,6 +1145,34 @@ TEST_P(ContractProbeTest, WakeSpentByAZeroWaitDoesNotEndTheNextWait) {
   });
 }
 
+// poller.h, wait and wake: "A wait that wake() ends returns the fds ready by
+// then ... either way that wake is spent." A wake and a ready fd at once:
+// the wait reports the fd, and once it is drained the next wait runs to its
+// timeout.
+TEST_P(ContractProbeTest, WakeWithAReadyFdReportsItAndIsSpent) {
+  OnFreshThread([&] {
+    std::unique_ptr<Poller> woken = Make(PollerOptions{});
+    ASSERT_NE(woken, nullptr);
+    SocketPair pair = MakeSocketPair();
+    const EventObject ev{pair.left.get(), EventKind::kClient, Events::kReadable,
+                         5};
+    ASSERT_TRUE(woken->add(ev).ok());
+    for (int round = 0; round < 3; ++round) {
+      SCOPED_TRACE(round);
+      ASSERT_TRUE(WriteBytes(pair.right.get()));
+      ASSERT_TRUE(woken->wake().ok());
+      ExpectEvents(*woken, {ev});
+      Drain(pair.left.get());
+      Stopwatch stopwatch;
+      absl::StatusOr<absl::Span<const EventObject>> events =
+          woken->wait(absl::Milliseconds(30));
+      ASSERT_TRUE(events.ok()) << events.status();
+      EXPECT_TRUE(events->empty());
+      EXPECT_GE(stopwatch.Elapsed(), absl::Milliseconds(30));
+    }
+  });
+}
+
 // ---------------------------------------------------------------------------
 // Triggers
 // ---------------------------------------------------------------------------
