@@ -395,7 +395,9 @@ class Poller {
   // waits forever. A backend's own bookkeeping (io_uring's cancellations
   // after `del` or `modify`) never ends a wait early, and no pollio call
   // (AvailableBackends(), destroying a poller) interrupts another wait: an
-  // "interrupted" wait means a real signal.
+  // "interrupted" wait means a real signal: any signal whose handler runs
+  // on the waiting thread, SA_RESTART or not (as epoll_wait and ppoll
+  // behave; the wait is not restarted with its full timeout).
   //
   // The span stays valid until the next `wait` or destruction. Allocates
   // nothing once the poller is warm.
