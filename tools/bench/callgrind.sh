@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# User-space instructions per event on the chain workload (1,000 socketpairs,
-# 100 active), counted by valgrind's callgrind: deterministic, whatever else
-# the machine is doing. Each contender runs twice, with 2,000 and 12,000
-# writes; the difference divided by 10,000 is the cost of one event alone,
-# without set-up and tear-down.
+# User-space instructions per unit of work, counted by valgrind's callgrind:
+# deterministic, whatever else the machine is doing. Each contender runs
+# twice, small and large; the difference divided by the extra units is the
+# cost of one unit alone, without set-up and tear-down.
 #
-#   tools/bench/callgrind.sh [contender ...]   # default: every contender
+#   tools/bench/callgrind.sh [contender ...]                # per chain event
+#   WORKLOAD=churn tools/bench/callgrind.sh [contender ...] # per add+del
+#
+# chain: 1,000 socketpairs, 100 active, 2,000 and 12,000 writes.
+# churn: 1,000 eventfds, 2 and 12 rounds of add all, del all, one wait(0);
+# a unit is one add+del pair (with a thousandth of the round's wait).
 #
 # The default is what `bench --list` prints: every contender this machine
 # can run (the raw epoll, poll and io_uring loops, pollio's backends with and
@@ -13,18 +17,29 @@
 set -euo pipefail
 source "$(dirname "$0")/setup.sh" valgrind "$@"
 
-instructions() {  # contender writes -> total instructions
+workload="${WORKLOAD:-chain}"
+case "${workload}" in
+  chain) flag=--chain_once small=2000 large=12000 units=10000 unit=event ;;
+  churn) flag=--churn_once small=2 large=12 units=10000 unit=add+del ;;
+  *)
+    echo "callgrind.sh: WORKLOAD must be chain or churn" >&2
+    exit 2
+    ;;
+esac
+
+instructions() {  # contender size -> total instructions
   local out
   out=$(mktemp)
   valgrind --tool=callgrind --callgrind-out-file=/dev/null \
-    "${bench}" --chain_once="$1:$2" 2> "${out}" > /dev/null
+    "${bench}" "${flag}=$1:$2" 2> "${out}" > /dev/null
   grep -o 'Collected : [0-9]*' "${out}" | grep -o '[0-9]*$'
   rm -f "${out}"
 }
 
-printf '| contender | instructions per event |\n|---|---:|\n'
+printf '| contender | instructions per %s |\n|---|---:|\n' "${unit}"
 for contender in "${contenders[@]}"; do
-  small=$(instructions "${contender}" 2000)
-  large=$(instructions "${contender}" 12000)
-  printf '| %s | %d |\n' "${contender}" $(((large - small) / 10000))
+  small_count=$(instructions "${contender}" "${small}")
+  large_count=$(instructions "${contender}" "${large}")
+  printf '| %s | %d |\n' "${contender}" \
+    $(((large_count - small_count) / units))
 done
