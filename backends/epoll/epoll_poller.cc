@@ -381,8 +381,7 @@ absl::Status EpollPoller::Control(int op, std::string_view op_name,
 }
 
 absl::Status EpollPoller::DelFromKernel(
-    int fd, std::unique_lock<std::mutex>& /*lock*/) {
-  Entry& entry = *table_.Find(fd);
+    int fd, Entry& entry, std::unique_lock<std::mutex>& /*lock*/) {
   // EBADF / ENOENT: the fd was closed (and perhaps reused) without del, and
   // the kernel dropped the registration with it. Forgetting it here is the
   // way to recover, so it is not an error. One AfterFork() left out of the
@@ -393,7 +392,7 @@ absl::Status EpollPoller::DelFromKernel(
     return internal::ErrnoError(errno, "epoll_ctl", "DEL", fd);
   }
   entry.state.user_data |= kNotInKernelFlag;
-  table_.Erase(fd, MayScrubBatch());
+  table_.Erase(entry, MayScrubBatch());
   return absl::OkStatus();
 }
 
