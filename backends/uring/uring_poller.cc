@@ -488,7 +488,7 @@ absl::Status UringPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
-  Entry& entry = table_.Insert(ev, trigger);
+  Entry& entry = table_.InsertReached(ev, trigger);  // PollerBase::Add reached
   ShapeRequest(entry);
   // Not even into the submission queue yet: an add taken back by del before
   // the next wait then costs the kernel nothing, however many there are.
