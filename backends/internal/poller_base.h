@@ -123,16 +123,23 @@ class PollerBase : public Poller {
     // decides the error.
     if (ABSL_PREDICT_FALSE(!table_.Vacant(ev.fd) ||
                            !AcceptsInterest(ev.events) || !supports(trigger))) {
-      if (absl::Status status = CheckAdd(ev, trigger); !status.ok()) {
-        return status;
-      }
+      return AddChecked(ev, trigger);
+    }
+    return derived().AddToKernel(ev, trigger);
+  }
+
+  // AddUnlocked's other way to the backend, out of line, so that the common
+  // path keeps nothing live across a call (and saves no registers).
+  ABSL_ATTRIBUTE_NOINLINE absl::Status AddChecked(const EventObject& ev,
+                                                  Trigger trigger) {
+    if (absl::Status status = CheckAdd(ev, trigger); !status.ok()) {
+      return status;
     }
     return derived().AddToKernel(ev, trigger);
   }
 
   // Add's checks in order, and the table reaching `ev.fd` once they pass.
-  ABSL_ATTRIBUTE_NOINLINE absl::Status CheckAdd(const EventObject& ev,
-                                                Trigger trigger) {
+  absl::Status CheckAdd(const EventObject& ev, Trigger trigger) {
     if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
       return status;
     }

@@ -157,7 +157,10 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::AddToKernel(
     const EventObject& ev, Trigger trigger) {
-  if (ABSL_PREDICT_FALSE(check_fd_on_add_ || in_poll_ || pollfds_stale_)) {
+  // A full array, too, so that AppendSlot's push_back cannot reallocate
+  // here: the common path then makes no call.
+  if (ABSL_PREDICT_FALSE(check_fd_on_add_ || in_poll_ || pollfds_stale_ ||
+                         pollfds_.size() == pollfds_.capacity())) {
     return AddToKernelChecked(ev, trigger);
   }
   AppendSlot(ev, trigger);
