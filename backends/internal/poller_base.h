@@ -60,6 +60,22 @@ absl::Status UnsupportedPriority(std::string_view method, int fd,
 
 template <typename Derived, typename State>
 class PollerBase : public Poller {
+ public:
+  // Poller::add(), modify() and del() again, for a caller whose static type
+  // is a backend class, as poller/poller.h promises it: Add, Modify and Del
+  // are final here, so these call them directly, where Poller's own go
+  // through the vtable (GCC 12 does not devirtualize the hook call inlined
+  // from Poller, final class or not). The contract is Poller's.
+  ABSL_MUST_USE_RESULT absl::Status add(EventObject ev,
+                                        Trigger trigger = Trigger::kLevel) {
+    return Add(ev, trigger);
+  }
+  ABSL_MUST_USE_RESULT absl::Status modify(EventObject ev,
+                                           Trigger trigger = Trigger::kLevel) {
+    return Modify(ev, trigger);
+  }
+  ABSL_MUST_USE_RESULT absl::Status del(int fd) { return Del(fd); }
+
  protected:
   using Table = RegistrationTable<State>;
   using Entry = typename Table::Entry;
