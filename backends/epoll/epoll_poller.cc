@@ -60,7 +60,7 @@ std::uint64_t UserData(const EventObject& ev, std::uint32_t generation) {
   return internal::UserData(ev.fd, ev.kind, generation);
 }
 
-std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
+constexpr std::uint32_t ComputeEpollEvents(Events interest, Trigger trigger) {
   std::uint32_t events = 0;
   // EPOLLRDHUP only with read interest: a writer-only registration should
   // not be woken, level-triggered and forever, by the peer's half-close.
@@ -75,6 +75,44 @@ std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
   if (trigger == Trigger::kOneshot) events |= EPOLLONESHOT;
   if (trigger == Trigger::kExclusive) events |= EPOLLEXCLUSIVE;
   return events;
+}
+
+// ComputeEpollEvents() as one load, for add: by trigger, then by the
+// interest bits folded into three (kPriority, bit 5, into bit 2).
+constexpr unsigned FoldInterest(Events interest) {
+  const auto bits = static_cast<unsigned>(interest);
+  return (bits & 3u) | ((bits >> 3) & 4u);
+}
+static_assert(FoldInterest(Events::kReadable) == 1 &&
+              FoldInterest(Events::kWritable) == 2 &&
+              FoldInterest(Events::kPriority) == 4);
+
+struct EpollEventsTable {
+  std::uint32_t events[4][8];
+};
+
+constexpr EpollEventsTable MakeEpollEventsTable() {
+  EpollEventsTable table{};
+  for (unsigned trigger = 0; trigger < 4; ++trigger) {
+    for (unsigned folded = 0; folded < 8; ++folded) {
+      const Events interest =
+          ((folded & 1u) != 0 ? Events::kReadable : Events::kNone) |
+          ((folded & 2u) != 0 ? Events::kWritable : Events::kNone) |
+          ((folded & 4u) != 0 ? Events::kPriority : Events::kNone);
+      table.events[trigger][folded] =
+          ComputeEpollEvents(interest, static_cast<Trigger>(trigger));
+    }
+  }
+  return table;
+}
+
+inline constexpr EpollEventsTable kEpollEvents = MakeEpollEventsTable();
+
+// `interest` holds interest bits only and `trigger` is a Trigger: what
+// every caller passes once PollerBase's checks have passed.
+std::uint32_t ToEpollEvents(Events interest, Trigger trigger) {
+  return kEpollEvents
+      .events[static_cast<unsigned>(trigger) & 3u][FoldInterest(interest)];
 }
 
 // Bit for bit: the kernel already tells a half-close (EPOLLRDHUP) from a
@@ -270,22 +308,27 @@ absl::Status EpollPoller::AddWakeFd() {
 }
 
 absl::Status EpollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
-  if (absl::Status status = CheckExclusiveInterest("add", ev, trigger);
-      !status.ok()) {
-    return status;
+  if (ABSL_PREDICT_FALSE(trigger == Trigger::kExclusive)) {
+    if (absl::Status status = CheckExclusiveInterest("add", ev, trigger);
+        !status.ok()) {
+      return status;
+    }
   }
-  // Reached before the kernel has the user data (Collect() relies on it),
-  // even should the ADD fail.
-  table_.Reach(ev.fd);
-  const EpollState* kept = table_.KeptState(ev.fd);
+  // PollerBase::Add has reached the fd, before the kernel has the user data
+  // (Collect() relies on it), even should the ADD fail.
   const std::uint32_t generation =
-      NextGeneration(kept != nullptr ? GenerationOf(kept->user_data) : 0);
-  if (absl::Status status =
-          Control(EPOLL_CTL_ADD, "ADD", ev, trigger, generation);
-      !status.ok()) {
-    return status;
+      NextGeneration(GenerationOf(table_.At(ev.fd).state.user_data));
+  const std::uint64_t user_data = UserData(ev, generation);
+  epoll_event event{};
+  event.events = ToEpollEvents(ev.events, trigger);
+  event.data.u64 = user_data;
+  // epoll_ctl itself rather than Control(): no Status on the way unless it
+  // fails.
+  if (ABSL_PREDICT_FALSE(::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, ev.fd, &event) !=
+                         0)) {
+    return internal::ErrnoError(errno, "epoll_ctl", "ADD", ev.fd);
   }
-  table_.Insert(ev, trigger).state.user_data = UserData(ev, generation);
+  table_.InsertReached(ev, trigger).state.user_data = user_data;
   return absl::OkStatus();
 }
 
@@ -388,8 +431,7 @@ absl::Status EpollPoller::Control(int op, std::string_view op_name,
 }
 
 absl::Status EpollPoller::DelFromKernel(
-    int fd, std::unique_lock<std::mutex>& /*lock*/) {
-  Entry& entry = *table_.Find(fd);
+    int fd, Entry& entry, std::unique_lock<std::mutex>& /*lock*/) {
   // EBADF / ENOENT: the fd was closed (and perhaps reused) without del, and
   // the kernel dropped the registration with it. Forgetting it here is the
   // way to recover, so it is not an error. One AfterFork() left out of the
@@ -400,7 +442,7 @@ absl::Status EpollPoller::DelFromKernel(
     return internal::ErrnoError(errno, "epoll_ctl", "DEL", fd);
   }
   entry.state.user_data |= kNotInKernelFlag;
-  table_.Erase(fd, MayScrubBatch());
+  table_.Erase(entry, MayScrubBatch());
   return absl::OkStatus();
 }
 

@@ -125,7 +125,8 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
 
   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
-  absl::Status DelFromKernel(int fd, std::unique_lock<std::mutex>& lock);
+  absl::Status DelFromKernel(int fd, Entry& entry,
+                             std::unique_lock<std::mutex>& lock);
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   // Reads the first `ready` kernel events into the batch. Requires the

@@ -34,6 +34,37 @@ constexpr unsigned ToPollMask(Events interest) {
   return mask;
 }
 
+// ToPollMask() as one table load, for add: the interest bits (kReadable,
+// kWritable, kPriority) are all among Events' low six, and ToPollMask reads
+// no other.
+struct InterestPollMasks {
+  unsigned short masks[64];
+};
+
+constexpr InterestPollMasks MakeInterestPollMasks() {
+  InterestPollMasks table{};
+  for (unsigned bits = 0; bits < 64; ++bits) {
+    table.masks[bits] =
+        static_cast<unsigned short>(ToPollMask(static_cast<Events>(bits)));
+  }
+  return table;
+}
+
+inline constexpr InterestPollMasks kInterestPollMasks = MakeInterestPollMasks();
+
+constexpr unsigned ToPollMaskByTable(Events interest) {
+  return kInterestPollMasks.masks[static_cast<unsigned>(interest) & 63u];
+}
+
+constexpr bool InterestPollMasksAreExact() {
+  for (unsigned bits = 0; bits < 256; ++bits) {
+    const auto interest = static_cast<Events>(bits);
+    if (ToPollMaskByTable(interest) != ToPollMask(interest)) return false;
+  }
+  return true;
+}
+static_assert(InterestPollMasksAreExact());
+
 // The readiness a returned mask means, bit for bit: POLLRDHUP is
 // kReadClosed, POLLHUP kHangup (on a Linux socket: both directions shut, or
 // never connected), POLLPRI kPriority, and POLLNVAL (the fd is not open) is

@@ -14,9 +14,11 @@
 //
 //   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
 //   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
-//   absl::Status DelFromKernel(int fd, std::unique_lock<std::mutex>& lock);
+//   absl::Status DelFromKernel(int fd, Entry& entry,
+//                              std::unique_lock<std::mutex>& lock);
 //
-// (`lock` is the table lock, held on entry and on return; a backend that
+// (`entry` is fd's registered table entry, which the base found once;
+// `lock` is the table lock, held on entry and on return; a backend that
 // must hand the change to the waiting thread may release it while it waits
 // for the hand-off),
 // each of which changes the table (Insert / Update / Erase) only once the
@@ -36,6 +38,8 @@
 #include <string>
 #include <thread>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "backends/internal/errors.h"
@@ -56,6 +60,22 @@ absl::Status UnsupportedPriority(std::string_view method, int fd,
 
 template <typename Derived, typename State>
 class PollerBase : public Poller {
+ public:
+  // Poller::add(), modify() and del() again, for a caller whose static type
+  // is a backend class, as poller/poller.h promises it: Add, Modify and Del
+  // are final here, so these call them directly, where Poller's own go
+  // through the vtable (GCC 12 does not devirtualize the hook call inlined
+  // from Poller, final class or not). The contract is Poller's.
+  ABSL_MUST_USE_RESULT absl::Status add(EventObject ev,
+                                        Trigger trigger = Trigger::kLevel) {
+    return Add(ev, trigger);
+  }
+  ABSL_MUST_USE_RESULT absl::Status modify(EventObject ev,
+                                           Trigger trigger = Trigger::kLevel) {
+    return Modify(ev, trigger);
+  }
+  ABSL_MUST_USE_RESULT absl::Status del(int fd) { return Del(fd); }
+
  protected:
   using Table = RegistrationTable<State>;
   using Entry = typename Table::Entry;
@@ -96,8 +116,46 @@ class PollerBase : public Poller {
   Table table_;
 
  private:
+  // Add and Del take the table lock out of line: without
+  // registration_from_any_thread the common path then holds no lock object
+  // and keeps no registers for one.
   absl::Status Add(const EventObject& ev, Trigger trigger) final {
-    std::unique_lock<std::mutex> lock = LockTable();
+    if (ABSL_PREDICT_FALSE(any_thread_)) return AddLocked(ev, trigger);
+    return AddUnlocked(ev, trigger);
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE absl::Status AddLocked(const EventObject& ev,
+                                                 Trigger trigger) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return AddUnlocked(ev, trigger);
+  }
+
+  // Add under the table lock, or without the option.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status AddUnlocked(const EventObject& ev,
+                                                        Trigger trigger) {
+    // A call that passes every check pays one combined test; one that fails
+    // any (or whose fd the table has not reached yet) takes the checks one
+    // by one, in the contract's order, so the first failing one still
+    // decides the error.
+    if (ABSL_PREDICT_FALSE(!table_.Vacant(ev.fd) ||
+                           !AcceptsInterest(ev.events) || !supports(trigger))) {
+      return AddChecked(ev, trigger);
+    }
+    return derived().AddToKernel(ev, trigger);
+  }
+
+  // AddUnlocked's other way to the backend, out of line, so that the common
+  // path keeps nothing live across a call (and saves no registers).
+  ABSL_ATTRIBUTE_NOINLINE absl::Status AddChecked(const EventObject& ev,
+                                                  Trigger trigger) {
+    if (absl::Status status = CheckAdd(ev, trigger); !status.ok()) {
+      return status;
+    }
+    return derived().AddToKernel(ev, trigger);
+  }
+
+  // Add's checks in order, and the table reaching `ev.fd` once they pass.
+  absl::Status CheckAdd(const EventObject& ev, Trigger trigger) {
     if (absl::Status status = table_.CheckAdd(ev, trigger); !status.ok()) {
       return status;
     }
@@ -107,7 +165,15 @@ class PollerBase : public Poller {
     if (!supports_priority() && Has(ev.events, Events::kPriority)) {
       return UnsupportedPriority("add", ev.fd, backend());
     }
-    return derived().AddToKernel(ev, trigger);
+    table_.Reach(ev.fd);
+    return absl::OkStatus();
+  }
+
+  // Whether `events` is an interest add accepts here: some of its bits, and
+  // none but its bits (kPriority only where the backend has it).
+  bool AcceptsInterest(Events events) const {
+    return events != Events::kNone &&
+           (events & ~accepted_interest_) == Events::kNone;
   }
 
   absl::Status Modify(const EventObject& ev, Trigger trigger) final {
@@ -125,11 +191,25 @@ class PollerBase : public Poller {
   }
 
   absl::Status Del(int fd) final {
-    std::unique_lock<std::mutex> lock = LockTable();
-    if (absl::Status status = table_.CheckDel(fd); !status.ok()) {
-      return status;
+    if (ABSL_PREDICT_FALSE(any_thread_)) return DelLocked(fd);
+    // Owns nothing: a backend releases the lock only with the option.
+    std::unique_lock<std::mutex> no_lock;
+    return DelUnlocked(fd, no_lock);
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE absl::Status DelLocked(int fd) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return DelUnlocked(fd, lock);
+  }
+
+  // Del under `lock`, the table lock (or, without the option, none).
+  ABSL_ATTRIBUTE_ALWAYS_INLINE absl::Status DelUnlocked(
+      int fd, std::unique_lock<std::mutex>& lock) {
+    Entry* const entry = table_.Find(fd);  // null for a negative fd too
+    if (ABSL_PREDICT_FALSE(entry == nullptr)) {
+      return CheckDelArguments(fd, /*registered=*/false);
     }
-    return derived().DelFromKernel(fd, lock);
+    return derived().DelFromKernel(fd, *entry, lock);
   }
 
   std::size_t Size() const final {
@@ -152,6 +232,9 @@ class PollerBase : public Poller {
 
   Derived& derived() { return static_cast<Derived&>(*this); }
 
+  // kInterestBits, less kPriority where the backend has no priority.
+  const Events accepted_interest_ =
+      supports_priority() ? kInterestBits : kInterestBits & ~Events::kPriority;
   bool any_thread_ = false;
   mutable std::mutex mutex_;
   std::thread::id waiter_;  // guarded by mutex_

@@ -133,6 +133,17 @@ class RegistrationTable {
     return const_cast<RegistrationTable*>(this)->Find(fd);
   }
 
+  // The entry of fd number `fd`, registered or not. Precondition: the table
+  // reaches `fd` (a registered fd's entry, say).
+  Entry& At(int fd) { return entries_[static_cast<std::size_t>(fd)]; }
+
+  // Whether `fd` is one the table reaches and has no registration for: true
+  // only for an fd add may take without growing the table.
+  bool Vacant(int fd) const {
+    return static_cast<std::size_t>(fd) < entries_.size() &&
+           !entries_[static_cast<std::size_t>(fd)].registered();
+  }
+
   // The State the fd number keeps, registered or not; null if the table
   // never reached it (a State{} then).
   const State* KeptState(int fd) const {
@@ -156,6 +167,12 @@ class RegistrationTable {
   // called from wait(). Keeps the fd number's State.
   Entry& Insert(const EventObject& ev, Trigger trigger) {
     Reach(ev.fd);
+    return InsertReached(ev, trigger);
+  }
+
+  // Insert() without the growth check, for an fd the table reaches
+  // already (PollerBase::Add reaches every fd it hands a backend).
+  Entry& InsertReached(const EventObject& ev, Trigger trigger) {
     const auto index = static_cast<std::size_t>(ev.fd);
     Entry& entry = entries_[index];
     entry.registration =
@@ -177,8 +194,10 @@ class RegistrationTable {
 
   // Precondition: `fd` is registered. Scrubs its entry from the current
   // batch (fd = -1, events = kNone) if `scrub`. Keeps the fd number's State.
-  void Erase(int fd, bool scrub = true) {
-    Entry& entry = *Find(fd);
+  void Erase(int fd, bool scrub = true) { Erase(*Find(fd), scrub); }
+
+  // The same for a registered entry the caller has already found.
+  void Erase(Entry& entry, bool scrub = true) {
     if (scrub && InBatch(entry)) {
       batch_[BatchIndex(entry)] =
           EventObject{-1, EventKind::kServer, Events::kNone, 0};

@@ -237,8 +237,7 @@ absl::Status KqueuePoller::ModifyInKernel(const EventObject& ev,
 }
 
 absl::Status KqueuePoller::DelFromKernel(
-    int fd, std::unique_lock<std::mutex>& /*lock*/) {
-  const Entry& entry = *table_.Find(fd);
+    int fd, Entry& entry, std::unique_lock<std::mutex>& /*lock*/) {
   const Registration& registration = entry.registration;
   // If one filter's EV_DELETE fails after the other's succeeded, the
   // deleted one is added back, so that the failed del changes nothing:
@@ -283,7 +282,7 @@ absl::Status KqueuePoller::DelFromKernel(
     return internal::ErrnoError(first_error, "kevent", "EV_DELETE", fd);
   }
   ForgetCarried(fd);  // an event after del returned is never reported
-  table_.Erase(fd, MayScrubBatch());
+  table_.Erase(entry, MayScrubBatch());
   return absl::OkStatus();
 }
 

@@ -140,7 +140,8 @@ class KqueuePoller final
 
   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
-  absl::Status DelFromKernel(int fd, std::unique_lock<std::mutex>& lock);
+  absl::Status DelFromKernel(int fd, Entry& entry,
+                             std::unique_lock<std::mutex>& lock);
   // Unimplemented with a signal mask: kqueue has no atomic mask wait.
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;

@@ -33,9 +33,6 @@ namespace {
 #define POLLIO_HAVE_PPOLL 1
 #endif
 
-// A disarmed slot holds ~fd (negative, so poll(2) skips it; ~~fd == fd).
-int SlotFd(const pollfd& slot) { return slot.fd < 0 ? ~slot.fd : slot.fd; }
-
 // Every trigger but kEdge: poll(2) reports levels only.
 constexpr unsigned kPollTriggers =
     1u << static_cast<unsigned>(Trigger::kLevel) |
@@ -66,7 +63,8 @@ PollPoller::PollPoller(internal::WakeFd wake_fd, int max_events)
   pollfds_.push_back(pollfd{wake_fd_.read_fd(), POLLIN, 0});
 }
 
-absl::Status PollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
+absl::Status PollPoller::AddToKernelChecked(const EventObject& ev,
+                                            Trigger trigger) {
   if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
@@ -79,12 +77,7 @@ absl::Status PollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
     return absl::OkStatus();
   }
   if (pollfds_stale_) Rebuild();  // slots are meaningful again
-  const std::size_t slot = pollfds_.size();
-  pollfds_.push_back(
-      pollfd{ev.fd, static_cast<short>(internal::ToPollMask(ev.events)), 0});
-  Entry& entry = table_.Insert(ev, trigger);
-  entry.state.slot = static_cast<std::uint32_t>(slot);
-  entry.state.disarmed = false;  // the fd number's last registration's
+  AppendSlot(ev, trigger);
   return absl::OkStatus();
 }
 
@@ -103,29 +96,20 @@ absl::Status PollPoller::ModifyInKernel(const EventObject& ev,
   return absl::OkStatus();
 }
 
-absl::Status PollPoller::DelFromKernel(int fd,
-                                       std::unique_lock<std::mutex>& lock) {
+absl::Status PollPoller::DelFromKernelChecked(
+    Entry& entry, std::unique_lock<std::mutex>& lock) {
   if (in_poll_) {
     // ppoll holds a reference to every file it polls until it returns, so
     // the caller's close would release nothing: wake the waiter and return
     // once it has left ppoll (it rebuilds the array without the fd).
-    table_.Erase(fd, /*scrub=*/false);
+    table_.Erase(entry, /*scrub=*/false);
     MarkStale();
     const std::uint64_t round = poll_round_;
     poll_returned_.wait(lock, [&] { return poll_round_ != round; });
     return absl::OkStatus();
   }
-  if (pollfds_stale_) Rebuild();  // slots are meaningful again
-  const std::size_t slot = table_.Find(fd)->state.slot;
-  const std::size_t last = pollfds_.size() - 1;
-  if (slot != last) {
-    pollfds_[slot] = pollfds_[last];
-    table_.Find(SlotFd(pollfds_[slot]))->state.slot =
-        static_cast<std::uint32_t>(slot);
-  }
-  pollfds_.pop_back();
-  if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
-  table_.Erase(fd, MayScrubBatch());
+  Rebuild();  // stale: slots are meaningful again
+  RemoveSlot(entry);
   return absl::OkStatus();
 }
 

@@ -63,11 +63,14 @@
 #include <mutex>
 #include <vector>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "backends/internal/poll_events.h"
 #include "backends/internal/poller_base.h"
 #include "backends/internal/wake_fd.h"
 #include "event/event.h"
@@ -97,9 +100,29 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
 
   PollPoller(internal::WakeFd wake_fd, int max_events);
 
+  // AddToKernel and DelFromKernel are inline (below the class), so that
+  // their common case compiles into PollerBase's Add and Del: one function
+  // per add or del rather than two, each pushing and popping its registers
+  // around a few stores. The *Checked functions take the rarer cases: the
+  // fcntl check of each added fd, another thread's change during a poll, a
+  // stale array.
   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
+  ABSL_ATTRIBUTE_NOINLINE absl::Status AddToKernelChecked(const EventObject& ev,
+                                                          Trigger trigger);
   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
-  absl::Status DelFromKernel(int fd, std::unique_lock<std::mutex>& lock);
+  absl::Status DelFromKernel(int fd, Entry& entry,
+                             std::unique_lock<std::mutex>& lock);
+  ABSL_ATTRIBUTE_NOINLINE absl::Status DelFromKernelChecked(
+      Entry& entry, std::unique_lock<std::mutex>& lock);
+  // A new last slot for `ev`, and its registration. The array is current.
+  void AppendSlot(const EventObject& ev, Trigger trigger);
+  // Swaps the last slot into `entry`'s and forgets the registration. The
+  // array is current.
+  void RemoveSlot(Entry& entry);
+  // A disarmed slot holds ~fd (negative, so poll(2) skips it; ~~fd == fd).
+  static int SlotFd(const pollfd& slot) {
+    return slot.fd < 0 ? ~slot.fd : slot.fd;
+  }
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;
@@ -131,6 +154,51 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   std::condition_variable poll_returned_;
   std::atomic<bool> user_wake_{false};  // wake() as opposed to a change
 };
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::AddToKernel(
+    const EventObject& ev, Trigger trigger) {
+  // A full array, too, so that AppendSlot's push_back cannot reallocate
+  // here: the common path then makes no call.
+  if (ABSL_PREDICT_FALSE(check_fd_on_add_ || in_poll_ || pollfds_stale_ ||
+                         pollfds_.size() == pollfds_.capacity())) {
+    return AddToKernelChecked(ev, trigger);
+  }
+  AppendSlot(ev, trigger);
+  return absl::OkStatus();
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::DelFromKernel(
+    int /*fd*/, Entry& entry, std::unique_lock<std::mutex>& lock) {
+  if (ABSL_PREDICT_FALSE(in_poll_ || pollfds_stale_)) {
+    return DelFromKernelChecked(entry, lock);
+  }
+  RemoveSlot(entry);
+  return absl::OkStatus();
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::AppendSlot(
+    const EventObject& ev, Trigger trigger) {
+  const std::size_t slot = pollfds_.size();
+  pollfds_.push_back(pollfd{
+      ev.fd, static_cast<short>(internal::ToPollMaskByTable(ev.events)), 0});
+  Entry& entry = table_.InsertReached(ev, trigger);
+  entry.state.slot = static_cast<std::uint32_t>(slot);
+  entry.state.disarmed = false;  // the fd number's last registration's
+}
+
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::RemoveSlot(Entry& entry) {
+  const std::size_t slot = entry.state.slot;
+  const std::size_t last = pollfds_.size() - 1;
+  if (slot != last) {
+    pollfds_[slot] = pollfds_[last];
+    // The last slot's fd is registered, so the table reaches it.
+    table_.At(SlotFd(pollfds_[slot])).state.slot =
+        static_cast<std::uint32_t>(slot);
+  }
+  pollfds_.pop_back();
+  if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
+  table_.Erase(entry, MayScrubBatch());
+}
 
 }  // namespace pollio
 

@@ -488,7 +488,7 @@ absl::Status UringPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
-  Entry& entry = table_.Insert(ev, trigger);
+  Entry& entry = table_.InsertReached(ev, trigger);  // PollerBase::Add reached
   ShapeRequest(entry);
   // Not even into the submission queue yet: an add taken back by del before
   // the next wait then costs the kernel nothing, however many there are.
@@ -533,16 +533,15 @@ absl::Status UringPoller::ModifyInKernel(const EventObject& ev,
   return absl::OkStatus();
 }
 
-absl::Status UringPoller::DelFromKernel(int fd,
+absl::Status UringPoller::DelFromKernel(int fd, Entry& entry,
                                         std::unique_lock<std::mutex>& lock) {
-  Entry& entry = *table_.Find(fd);
   if (entry.state.request == kInFlight && !OnOwnerThread()) {
     // Another thread: the owner must cancel the poll, and the file is held
     // until it has; hand the cancel over and wait for it.
     pending_removals_.push_back(entry.state.user_data);
     entry.state.user_data |= kNotRegisteredFlag;
     entry.state.common_user_data = ~std::uint64_t{0};
-    table_.Erase(fd, /*scrub=*/false);
+    table_.Erase(entry, /*scrub=*/false);
     const std::uint64_t round = flush_round_;
     ++removal_waiters_;
     NotifyWaiter();
@@ -582,7 +581,7 @@ absl::Status UringPoller::DelFromKernel(int fd,
   // until then the flag alone makes them so).
   entry.state.user_data |= kNotRegisteredFlag;
   entry.state.common_user_data = ~std::uint64_t{0};
-  table_.Erase(fd, MayScrubBatch());
+  table_.Erase(entry, MayScrubBatch());
   return absl::OkStatus();
 }
 

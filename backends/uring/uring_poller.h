@@ -283,7 +283,8 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
 
   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
-  absl::Status DelFromKernel(int fd, std::unique_lock<std::mutex>& lock);
+  absl::Status DelFromKernel(int fd, Entry& entry,
+                             std::unique_lock<std::mutex>& lock);
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;

@@ -270,6 +270,26 @@ int RunChainOnce(const std::string& name, int writes, int active) {
   return 1;
 }
 
+// For tools/bench/callgrind.sh: `rounds` churn rounds (add and del each of
+// `n` eventfds, one wait(0)) after churn's untimed first round, nothing
+// else, so the counts of two runs differ by the add+del pairs alone.
+int RunChurnOnce(const std::string& name, int rounds, int n) {
+  // Only this contender is constructed, as in RunChainOnce.
+  ContenderFilter() = name;
+  for (const Contender& contender : AllContenders()) {
+    if (name != contender.name) continue;
+    Fixture fixture(0, n);
+    if (!fixture.complete(0, n)) {
+      std::fprintf(stderr, "bench: could not open %d eventfds\n", n);
+      return 1;
+    }
+    contender.churn(fixture, rounds);
+    return 0;
+  }
+  std::fprintf(stderr, "bench: no contender %s\n", name.c_str());
+  return 1;
+}
+
 void RegisterBenchmarks() {
   static const std::vector<Contender> contenders = AllContenders();
   static const std::vector<Workload> workloads = AllWorkloads();
@@ -309,6 +329,9 @@ int main(int argc, char** argv) {
   std::string callgrind_contender;
   int callgrind_writes = 0;
   int callgrind_active = 100;
+  std::string churn_contender;
+  int churn_rounds = 0;
+  int churn_fds = 1000;
   bool summary = false;
   bool list = false;
   std::vector<char*> rest = {argv[0]};
@@ -334,6 +357,16 @@ int main(int argc, char** argv) {
       if (second != std::string::npos) {
         callgrind_active = std::max(1, std::atoi(value.c_str() + second + 1));
       }
+    } else if (arg.rfind("--churn_once=", 0) == 0) {
+      // --churn_once=CONTENDER:ROUNDS[:N]
+      const std::string value = arg.substr(13);
+      const std::size_t colon = value.find(':');
+      churn_contender = value.substr(0, colon);
+      churn_rounds = std::atoi(value.c_str() + colon + 1);
+      const std::size_t second = value.find(':', colon + 1);
+      if (second != std::string::npos) {
+        churn_fds = std::max(1, std::atoi(value.c_str() + second + 1));
+      }
     } else {
       rest.push_back(argv[i]);
     }
@@ -342,6 +375,10 @@ int main(int argc, char** argv) {
   if (!callgrind_contender.empty()) {
     return pollio::bench::RunChainOnce(callgrind_contender, callgrind_writes,
                                        callgrind_active);
+  }
+  if (!churn_contender.empty()) {
+    return pollio::bench::RunChurnOnce(churn_contender, churn_rounds,
+                                       churn_fds);
   }
   if (summary) return pollio::bench::RunSummary(rounds, only);
   int rest_count = static_cast<int>(rest.size());
