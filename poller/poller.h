@@ -282,7 +282,10 @@ struct PollerOptions {
   // between pollio and a raw loop in the churn benchmark. Accept loops that
   // add fds straight from accept4 can turn it off; a bad fd then shows up
   // as kError from `wait` instead (POLLNVAL; an EBADF completion).
-  // epoll ignores it: epoll_ctl checks for free.
+  // epoll ignores it: epoll_ctl checks for free. Whatever its value, add
+  // checks an fd number of 65,536 or more that is above every number the
+  // poller has seen (its table of registrations grows to the number): a
+  // closed one fails there with EBADF.
   bool check_fd_on_add = true;
 
   // Whether add, modify, del, find, size and for_each may be called from

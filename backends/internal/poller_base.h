@@ -32,6 +32,8 @@
 #ifndef POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
 #define POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
 
+#include <fcntl.h>
+
 #include <cstddef>
 #include <mutex>
 #include <optional>
@@ -165,9 +167,21 @@ class PollerBase : public Poller {
     if (!supports_priority() && Has(ev.events, Events::kPriority)) {
       return UnsupportedPriority("add", ev.fd, backend());
     }
+    if (!table_.Reached(ev.fd) && ev.fd >= kLargestUncheckedReach &&
+        ::fcntl(ev.fd, F_GETFD) < 0) {
+      // The table grows to the fd number, 32 bytes per number (INT_MAX:
+      // 64 GiB), so a large number no file has (EBADF) is refused before
+      // it grows, whatever check_fd_on_add says: one fcntl, only for a new
+      // highest fd. An open fd's number costs the kernel's own fd table 8
+      // bytes per number already.
+      return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
+    }
     table_.Reach(ev.fd);
     return absl::OkStatus();
   }
+
+  // Below this, the table grows to an fd number unasked (2 MiB at most).
+  static constexpr int kLargestUncheckedReach = 1 << 16;
 
   // Whether `events` is an interest add accepts here: some of its bits, and
   // none but its bits (kPriority only where the backend has it).

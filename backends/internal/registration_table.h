@@ -139,6 +139,12 @@ class RegistrationTable {
 
   // Whether `fd` is one the table reaches and has no registration for: true
   // only for an fd add may take without growing the table.
+  // Whether the table reaches fd number `fd` (>= 0): Reach() then
+  // allocates nothing.
+  bool Reached(int fd) const {
+    return static_cast<std::size_t>(fd) < entries_.size();
+  }
+
   bool Vacant(int fd) const {
     return static_cast<std::size_t>(fd) < entries_.size() &&
            !entries_[static_cast<std::size_t>(fd)].registered();
