@@ -102,6 +102,11 @@ bool IsBackpressure(const absl::Status& status) {
   return error == EBUSY || error == EAGAIN;
 }
 
+// internal::kLongestFiniteTimeout in seconds, without a call to convert it.
+constexpr std::int64_t kLongestFiniteSeconds = 2147483647;
+static_assert(absl::Seconds(kLongestFiniteSeconds) ==
+              internal::kLongestFiniteTimeout);
+
 // Bounds the extra io_uring_enter calls one wait makes for pending work.
 constexpr int kMaxTaskRunRounds = 64;
 
@@ -598,29 +603,38 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
   woken_ = false;
   // Before entering: whatever is queued after this signals again.
   if (nested_) DrainNestedEventfd();
-  if (absl::Status status = EnableRing("wait", ring_.ring_fd); !status.ok()) {
-    return status;
+  // Each of the next three is a call only when it has work: a wait whose
+  // re-arms the last wait already queued pays three tests for them.
+  if (ABSL_PREDICT_FALSE(ring_disabled_)) {
+    if (absl::Status status = EnableRing("wait", ring_.ring_fd); !status.ok()) {
+      return status;
+    }
   }
-  if (absl::Status status = QueuePendingRequests(); !status.ok()) {
-    if (absl::Status relieved = RelieveBackpressure(status, &timeout);
-        !relieved.ok()) {
-      return relieved;
+  if (HasPendingRequests()) {
+    if (absl::Status status = QueuePendingRequests(); !status.ok()) {
+      if (absl::Status relieved = RelieveBackpressure(status, &timeout);
+          !relieved.ok()) {
+        return relieved;
+      }
     }
   }
   // Completions already here (del leaves its cancellations behind) come
   // first, so that they cannot end the blocking enter below at once. Their
   // re-arms wait for the next wait: this one's enter would submit them now.
-  ReapCompletions(/*rearm_now=*/false);
-  timespec storage;
-  const timespec* relative = internal::ToTimespec(timeout, &storage);
+  if (ABSL_PREDICT_FALSE(io_uring_cq_ready(&ring_) != 0)) {
+    ReapCompletions(/*rearm_now=*/false);
+  }
   // "Forever" is the longest finite timeout rather than no timeout: with a
   // timeout, liburing enters the kernel once, so a signal (EINTR) or the
   // timeout ends the wait even when the same call also submitted entries.
+  // The infinite wait, the common one, skips the conversion.
+  timespec storage;
+  const timespec* relative = timeout == absl::InfiniteDuration()
+                                 ? nullptr
+                                 : internal::ToTimespec(timeout, &storage);
   __kernel_timespec kernel_timeout{};
   kernel_timeout.tv_sec =
-      relative != nullptr
-          ? relative->tv_sec
-          : absl::ToInt64Seconds(internal::kLongestFiniteTimeout);
+      relative != nullptr ? relative->tv_sec : kLongestFiniteSeconds;
   kernel_timeout.tv_nsec = relative != nullptr ? relative->tv_nsec : 0;
   const bool blocking =
       kernel_timeout.tv_sec != 0 || kernel_timeout.tv_nsec != 0;
@@ -677,7 +691,12 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     // Everything queued so far has been handed to the kernel; what the
     // reaping below queues is this batch's re-arms.
     rearms_from_ = ring_.sq.sqe_tail;
-    unsigned reaped = ReapCompletions(/*rearm_now=*/true);
+    // The common completions straight away; ReapCompletions only when
+    // something else is left in the ring.
+    unsigned reaped = ReapCommon();
+    if (ABSL_PREDICT_FALSE(io_uring_cq_ready(&ring_) != 0)) {
+      reaped += ReapCompletions(/*rearm_now=*/true);
+    }
     // Deferred completion work the kernel has not run yet (it caps each
     // enter): fetch more while the batch has room.
     for (int round = 0;
@@ -856,9 +875,11 @@ unsigned UringPoller::ReapCommon() {
     while (head != tail && sq_room != 0 && batch_room != 0) {
       const unsigned cq_index = head & ring_.cq.ring_mask;
       const unsigned sq_index = sq_tail & ring_.sq.ring_mask;
+      // Pairwise: std::min of an initializer_list is a loop over a copy.
       const unsigned run =
-          std::min({tail - head, ring_.cq.ring_entries - cq_index, sq_room,
-                    ring_.sq.ring_entries - sq_index, batch_room});
+          std::min(std::min(std::min(tail - head, batch_room), sq_room),
+                   std::min(ring_.cq.ring_entries - cq_index,
+                            ring_.sq.ring_entries - sq_index));
       const io_uring_cqe* const begin = ring_.cq.cqes + cq_index;
       const io_uring_cqe* const end = begin + run;
       io_uring_sqe* sqe = ring_.sq.sqes + sq_index;

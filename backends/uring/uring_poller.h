@@ -354,6 +354,11 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   void CancelAndReapAll();
   // Queues the re-arms and removal retries the last wait left pending.
   absl::Status QueuePendingRequests();
+  // Whether QueuePendingRequests() has anything to do.
+  bool HasPendingRequests() const {
+    return !wake_poll_armed_ || !pending_removals_.empty() ||
+           !pending_polls_.empty();
+  }
   // wait() when QueuePendingRequests() failed with `status`: OK to go on
   // (EBUSY or EAGAIN, relieved by reaping; `timeout` zero if not enough),
   // else the error to return. Out of line: wait's fast path never calls it.
