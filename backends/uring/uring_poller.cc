@@ -174,16 +174,15 @@ absl::Status SetupError(int error_number) {
 static_assert(sizeof(io_uring_sqe) == 64 && offsetof(io_uring_sqe, len) == 24 &&
               offsetof(io_uring_sqe, poll32_events) == 28 &&
               offsetof(io_uring_sqe, user_data) == 32);
-constexpr char kZeros[24] = {};
 
 inline void WritePoll(io_uring_sqe& sqe, const UringState& state) {
   char* const bytes = reinterpret_cast<char*>(&sqe);
   std::memcpy(bytes, &state.poll_head, 8);       // opcode, flags, ioprio, fd
-  std::memcpy(bytes + 8, kZeros, 16);            // off, addr
+  std::memset(bytes + 8, 0, 16);                 // off, addr
   std::memcpy(bytes + 24, &state.poll_mask, 8);  // len, poll32_events
   std::memcpy(bytes + 32, &state.user_data, 8);
   // buf_index, personality, file_index, addr3, __pad2
-  std::memcpy(bytes + 40, kZeros, 24);
+  std::memset(bytes + 40, 0, 24);
 }
 
 // The readiness a poll completion with result `res` reports for
@@ -700,8 +699,9 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     // Deferred completion work the kernel has not run yet (it caps each
     // enter): fetch more while the batch has room.
     for (int round = 0;
-         round < kMaxTaskRunRounds && !table_.batch_full() &&
-         (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+         round < kMaxTaskRunRounds &&
+         (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0 &&
+         !table_.batch_full();
          ++round) {
       ++enter_calls_;
       if (io_uring_get_events(&ring_) < 0) break;
@@ -852,7 +852,7 @@ unsigned UringPoller::ReapCompletions(bool rearm_now) {
   return consumed;
 }
 
-unsigned UringPoller::ReapCommon() {
+inline unsigned UringPoller::ReapCommon() {
   // The completion queue's tail moves only inside our own io_uring_enter
   // (DEFER_TASKRUN), or at our system calls' boundaries: read once.
   const unsigned first = *ring_.cq.khead;
@@ -863,23 +863,22 @@ unsigned UringPoller::ReapCommon() {
   // rings are walked by pointer, one contiguous run at a time (every entry
   // is 64 bytes: no IORING_SETUP_CQE32 or SQE128).
   unsigned sq_tail = ring_.sq.sqe_tail;
-  unsigned sq_room =
+  const unsigned sq_room =
       ring_.sq.ring_entries - (sq_tail - IO_URING_READ_ONCE(*ring_.sq.khead));
   unsigned head = first;
   {
     Table::Filler batch(table_);
-    // Each completion taken is one result and one re-arm: a run ends before
-    // the batch or the submission queue is full, or either ring wraps.
-    unsigned batch_room = static_cast<unsigned>(
-        std::min<std::size_t>(batch.room(), ring_.cq.ring_entries));
-    while (head != tail && sq_room != 0 && batch_room != 0) {
+    // Each completion taken is one result and one re-arm: bounded once by
+    // the completions there, the submission queue's room and the batch's,
+    // so that each run is bounded only by where either ring wraps.
+    unsigned left = std::min(tail - head, sq_room);
+    if (batch.room() < left) left = static_cast<unsigned>(batch.room());
+    while (left != 0) {
       const unsigned cq_index = head & ring_.cq.ring_mask;
       const unsigned sq_index = sq_tail & ring_.sq.ring_mask;
-      // Pairwise: std::min of an initializer_list is a loop over a copy.
       const unsigned run =
-          std::min(std::min(std::min(tail - head, batch_room), sq_room),
-                   std::min(ring_.cq.ring_entries - cq_index,
-                            ring_.sq.ring_entries - sq_index));
+          std::min(left, std::min(ring_.cq.ring_entries - cq_index,
+                                  ring_.sq.ring_entries - sq_index));
       const io_uring_cqe* const begin = ring_.cq.cqes + cq_index;
       const io_uring_cqe* const end = begin + run;
       io_uring_sqe* sqe = ring_.sq.sqes + sq_index;
@@ -921,8 +920,7 @@ unsigned UringPoller::ReapCommon() {
       }
       const auto done = static_cast<unsigned>(cqe - begin);
       head += done;
-      sq_room -= done;
-      batch_room -= done;
+      left -= done;
       if (cqe != end) break;
     }
   }

@@ -337,7 +337,7 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   // The common completions at the head of the completion queue, as fast as
   // they go: level polls of readable registrations that report, while the
   // batch and the submission queue have room. Returns how many it consumed.
-  unsigned ReapCommon();
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline unsigned ReapCommon();
   // Any one completion, the general way (ReapCompletions' `rearm_now`); false
   // if the batch has no room for it.
   bool HandleCompletion(const io_uring_cqe& cqe, bool rearm_now);
