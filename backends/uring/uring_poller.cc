@@ -646,12 +646,15 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
   for (;;) {
     if (any_thread()) {
       // Changes other threads handed over; their dels wait for the cancels.
-      if (absl::Status status = QueuePendingRequests(); !status.ok()) {
-        // Results reaped already are returned, not dropped with the error
-        // (a spent oneshot or edge would be lost for good); what failed to
-        // queue stays handed over for the next wait.
-        if (!table_.batch().empty()) break;
-        return status;
+      // Tested first, as before the loop: most rounds find none.
+      if (HasPendingRequests()) {
+        if (absl::Status status = QueuePendingRequests(); !status.ok()) {
+          // Results reaped already are returned, not dropped with the error
+          // (a spent oneshot or edge would be lost for good); what failed to
+          // queue stays handed over for the next wait.
+          if (!table_.batch().empty()) break;
+          return status;
+        }
       }
       if (removal_waiters_ > 0) {
         (void)FlushRemovals(ring_.ring_fd);

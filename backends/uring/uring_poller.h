@@ -337,6 +337,8 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   // The common completions at the head of the completion queue, as fast as
   // they go: level polls of readable registrations that report, while the
   // batch and the submission queue have room. Returns how many it consumed.
+  // Inlined into wait: for a batch of one, a call's register saves and
+  // reloads were a sixth of its cost.
   ABSL_ATTRIBUTE_ALWAYS_INLINE inline unsigned ReapCommon();
   // Any one completion, the general way (ReapCompletions' `rearm_now`); false
   // if the batch has no room for it.
