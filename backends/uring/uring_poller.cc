@@ -102,6 +102,11 @@ bool IsBackpressure(const absl::Status& status) {
   return error == EBUSY || error == EAGAIN;
 }
 
+// internal::kLongestFiniteTimeout in seconds, without a call to convert it.
+constexpr std::int64_t kLongestFiniteSeconds = 2147483647;
+static_assert(absl::Seconds(kLongestFiniteSeconds) ==
+              internal::kLongestFiniteTimeout);
+
 // Bounds the extra io_uring_enter calls one wait makes for pending work.
 constexpr int kMaxTaskRunRounds = 64;
 
@@ -169,16 +174,15 @@ absl::Status SetupError(int error_number) {
 static_assert(sizeof(io_uring_sqe) == 64 && offsetof(io_uring_sqe, len) == 24 &&
               offsetof(io_uring_sqe, poll32_events) == 28 &&
               offsetof(io_uring_sqe, user_data) == 32);
-constexpr char kZeros[24] = {};
 
 inline void WritePoll(io_uring_sqe& sqe, const UringState& state) {
   char* const bytes = reinterpret_cast<char*>(&sqe);
   std::memcpy(bytes, &state.poll_head, 8);       // opcode, flags, ioprio, fd
-  std::memcpy(bytes + 8, kZeros, 16);            // off, addr
+  std::memset(bytes + 8, 0, 16);                 // off, addr
   std::memcpy(bytes + 24, &state.poll_mask, 8);  // len, poll32_events
   std::memcpy(bytes + 32, &state.user_data, 8);
   // buf_index, personality, file_index, addr3, __pad2
-  std::memcpy(bytes + 40, kZeros, 24);
+  std::memset(bytes + 40, 0, 24);
 }
 
 // The readiness a poll completion with result `res` reports for
@@ -597,29 +601,38 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
   woken_ = false;
   // Before entering: whatever is queued after this signals again.
   if (nested_) DrainNestedEventfd();
-  if (absl::Status status = EnableRing("wait", ring_.ring_fd); !status.ok()) {
-    return status;
+  // Each of the next three is a call only when it has work: a wait whose
+  // re-arms the last wait already queued pays three tests for them.
+  if (ABSL_PREDICT_FALSE(ring_disabled_)) {
+    if (absl::Status status = EnableRing("wait", ring_.ring_fd); !status.ok()) {
+      return status;
+    }
   }
-  if (absl::Status status = QueuePendingRequests(); !status.ok()) {
-    if (absl::Status relieved = RelieveBackpressure(status, &timeout);
-        !relieved.ok()) {
-      return relieved;
+  if (HasPendingRequests()) {
+    if (absl::Status status = QueuePendingRequests(); !status.ok()) {
+      if (absl::Status relieved = RelieveBackpressure(status, &timeout);
+          !relieved.ok()) {
+        return relieved;
+      }
     }
   }
   // Completions already here (del leaves its cancellations behind) come
   // first, so that they cannot end the blocking enter below at once. Their
   // re-arms wait for the next wait: this one's enter would submit them now.
-  ReapCompletions(/*rearm_now=*/false);
-  timespec storage;
-  const timespec* relative = internal::ToTimespec(timeout, &storage);
+  if (ABSL_PREDICT_FALSE(io_uring_cq_ready(&ring_) != 0)) {
+    ReapCompletions(/*rearm_now=*/false);
+  }
   // "Forever" is the longest finite timeout rather than no timeout: with a
   // timeout, liburing enters the kernel once, so a signal (EINTR) or the
   // timeout ends the wait even when the same call also submitted entries.
+  // The infinite wait, the common one, skips the conversion.
+  timespec storage;
+  const timespec* relative = timeout == absl::InfiniteDuration()
+                                 ? nullptr
+                                 : internal::ToTimespec(timeout, &storage);
   __kernel_timespec kernel_timeout{};
   kernel_timeout.tv_sec =
-      relative != nullptr
-          ? relative->tv_sec
-          : absl::ToInt64Seconds(internal::kLongestFiniteTimeout);
+      relative != nullptr ? relative->tv_sec : kLongestFiniteSeconds;
   kernel_timeout.tv_nsec = relative != nullptr ? relative->tv_nsec : 0;
   const bool blocking =
       kernel_timeout.tv_sec != 0 || kernel_timeout.tv_nsec != 0;
@@ -632,12 +645,15 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
   for (;;) {
     if (any_thread()) {
       // Changes other threads handed over; their dels wait for the cancels.
-      if (absl::Status status = QueuePendingRequests(); !status.ok()) {
-        // Results reaped already are returned, not dropped with the error
-        // (a spent oneshot or edge would be lost for good); what failed to
-        // queue stays handed over for the next wait.
-        if (!table_.batch().empty()) break;
-        return status;
+      // Tested first, as before the loop: most rounds find none.
+      if (HasPendingRequests()) {
+        if (absl::Status status = QueuePendingRequests(); !status.ok()) {
+          // Results reaped already are returned, not dropped with the error
+          // (a spent oneshot or edge would be lost for good); what failed to
+          // queue stays handed over for the next wait.
+          if (!table_.batch().empty()) break;
+          return status;
+        }
       }
       if (removal_waiters_ > 0) {
         (void)FlushRemovals(ring_.ring_fd);
@@ -676,12 +692,18 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     // Everything queued so far has been handed to the kernel; what the
     // reaping below queues is this batch's re-arms.
     rearms_from_ = ring_.sq.sqe_tail;
-    unsigned reaped = ReapCompletions(/*rearm_now=*/true);
+    // The common completions straight away; ReapCompletions only when
+    // something else is left in the ring.
+    unsigned reaped = ReapCommon();
+    if (ABSL_PREDICT_FALSE(io_uring_cq_ready(&ring_) != 0)) {
+      reaped += ReapCompletions(/*rearm_now=*/true);
+    }
     // Deferred completion work the kernel has not run yet (it caps each
     // enter): fetch more while the batch has room.
     for (int round = 0;
-         round < kMaxTaskRunRounds && !table_.batch_full() &&
-         (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+         round < kMaxTaskRunRounds &&
+         (IO_URING_READ_ONCE(*ring_.sq.kflags) & IORING_SQ_TASKRUN) != 0 &&
+         !table_.batch_full();
          ++round) {
       ++enter_calls_;
       if (io_uring_get_events(&ring_) < 0) break;
@@ -832,7 +854,7 @@ unsigned UringPoller::ReapCompletions(bool rearm_now) {
   return consumed;
 }
 
-unsigned UringPoller::ReapCommon() {
+inline unsigned UringPoller::ReapCommon() {
   // The completion queue's tail moves only inside our own io_uring_enter
   // (DEFER_TASKRUN), or at our system calls' boundaries: read once.
   const unsigned first = *ring_.cq.khead;
@@ -843,21 +865,22 @@ unsigned UringPoller::ReapCommon() {
   // rings are walked by pointer, one contiguous run at a time (every entry
   // is 64 bytes: no IORING_SETUP_CQE32 or SQE128).
   unsigned sq_tail = ring_.sq.sqe_tail;
-  unsigned sq_room =
+  const unsigned sq_room =
       ring_.sq.ring_entries - (sq_tail - IO_URING_READ_ONCE(*ring_.sq.khead));
   unsigned head = first;
   {
     Table::Filler batch(table_);
-    // Each completion taken is one result and one re-arm: a run ends before
-    // the batch or the submission queue is full, or either ring wraps.
-    unsigned batch_room = static_cast<unsigned>(
-        std::min<std::size_t>(batch.room(), ring_.cq.ring_entries));
-    while (head != tail && sq_room != 0 && batch_room != 0) {
+    // Each completion taken is one result and one re-arm: bounded once by
+    // the completions there, the submission queue's room and the batch's,
+    // so that each run is bounded only by where either ring wraps.
+    unsigned left = std::min(tail - head, sq_room);
+    if (batch.room() < left) left = static_cast<unsigned>(batch.room());
+    while (left != 0) {
       const unsigned cq_index = head & ring_.cq.ring_mask;
       const unsigned sq_index = sq_tail & ring_.sq.ring_mask;
       const unsigned run =
-          std::min({tail - head, ring_.cq.ring_entries - cq_index, sq_room,
-                    ring_.sq.ring_entries - sq_index, batch_room});
+          std::min(left, std::min(ring_.cq.ring_entries - cq_index,
+                                  ring_.sq.ring_entries - sq_index));
       const io_uring_cqe* const begin = ring_.cq.cqes + cq_index;
       const io_uring_cqe* const end = begin + run;
       io_uring_sqe* sqe = ring_.sq.sqes + sq_index;
@@ -899,8 +922,7 @@ unsigned UringPoller::ReapCommon() {
       }
       const auto done = static_cast<unsigned>(cqe - begin);
       head += done;
-      sq_room -= done;
-      batch_room -= done;
+      left -= done;
       if (cqe != end) break;
     }
   }

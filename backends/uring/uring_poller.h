@@ -338,7 +338,9 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   // The common completions at the head of the completion queue, as fast as
   // they go: level polls of readable registrations that report, while the
   // batch and the submission queue have room. Returns how many it consumed.
-  unsigned ReapCommon();
+  // Inlined into wait: for a batch of one, a call's register saves and
+  // reloads were a sixth of its cost.
+  ABSL_ATTRIBUTE_ALWAYS_INLINE inline unsigned ReapCommon();
   // Any one completion, the general way (ReapCompletions' `rearm_now`); false
   // if the batch has no room for it.
   bool HandleCompletion(const io_uring_cqe& cqe, bool rearm_now);
@@ -355,6 +357,11 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
   void CancelAndReapAll();
   // Queues the re-arms and removal retries the last wait left pending.
   absl::Status QueuePendingRequests();
+  // Whether QueuePendingRequests() has anything to do.
+  bool HasPendingRequests() const {
+    return !wake_poll_armed_ || !pending_removals_.empty() ||
+           !pending_polls_.empty();
+  }
   // wait() when QueuePendingRequests() failed with `status`: OK to go on
   // (EBUSY or EAGAIN, relieved by reaping; `timeout` zero if not enough),
   // else the error to return. Out of line: wait's fast path never calls it.
