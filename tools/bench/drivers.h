@@ -166,8 +166,16 @@ class RawPoll {
 // of its own, backends/uring/uring_poller.h), and from then on glibc's read
 // and write take their multi-threaded path (cancellation points), about 90
 // instructions per chain event: this is the raw loop to set pollio_uring
-// beside for what pollio itself costs.
-template <bool kMultiThreaded = false>
+// beside for what pollio itself costs per event.
+//
+// kDeferred (uring_raw_deferred): as uring_raw_mt, on a ring set up as
+// UringPoller's is (SINGLE_ISSUER, DEFER_TASKRUN, TASKRUN_FLAG, SUBMIT_ALL;
+// created on the thread that uses it, not disabled until then). The kernel
+// then posts completions only inside an io_uring_enter of the ring's
+// thread, so every wait enters (the default loops above find the handler's
+// own write already completed the next poll); at one active pair this is
+// the floor for what one wait costs.
+template <bool kMultiThreaded = false, bool kDeferred = false>
 class RawUring {
  public:
   static const char* const kName;
@@ -175,6 +183,10 @@ class RawUring {
     if (kMultiThreaded) std::thread([] {}).join();
     io_uring_params params{};
     params.flags = IORING_SETUP_CQSIZE;
+    if (kDeferred) {
+      params.flags |= IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER |
+                      IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG;
+    }
     params.cq_entries = 8192;
     ok_ = io_uring_queue_init_params(4096, &ring_, &params) == 0;
     if (ok_) Arm(wake_fd_);
@@ -243,6 +255,8 @@ template <>
 inline const char* const RawUring<false>::kName = "uring_raw";
 template <>
 inline const char* const RawUring<true>::kName = "uring_raw_mt";
+template <>
+inline const char* const RawUring<true, true>::kName = "uring_raw_deferred";
 
 // ---------------------------------------------------------------------------
 // pollio, through the concrete backend class.
