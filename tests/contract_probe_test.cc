@@ -330,6 +330,20 @@ void Report(int fd, const std::string& text) {
   (void)!::write(fd, text.data(), text.size());
 }
 
+// RunCappedChild's child exited with 0; otherwise how it ended and what it
+// reported.
+void ExpectChildPassed(int status, const std::string& report) {
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "child status " << status
+      << (WIFSIGNALED(status)
+              ? " (killed by signal " + std::to_string(WTERMSIG(status)) + ")"
+              : std::string())
+      << (WIFEXITED(status)
+              ? " (exit " + std::to_string(WEXITSTATUS(status)) + ")"
+              : std::string())
+      << ": " << report;
+}
+
 // poller.h, add: the OS error for an fd that is not open ("add(closed fd)":
 // FailedPrecondition, EBADF), for any non-negative int. INT_MAX is a legal
 // fd argument (event/event.h: "bits 8..39 the fd (any non-negative int)").
@@ -352,15 +366,7 @@ TEST_P(ContractProbeTest, AddOfTheLargestFdNumberFailsCleanly) {
         return 0;
       },
       &report);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "child status " << status
-      << (WIFSIGNALED(status)
-              ? " (killed by signal " + std::to_string(WTERMSIG(status)) + ")"
-              : std::string())
-      << (WIFEXITED(status)
-              ? " (exit " + std::to_string(WEXITSTATUS(status)) + ")"
-              : std::string())
-      << ": " << report;
+  ExpectChildPassed(status, report);
 }
 
 // PollerOptions::check_fd_on_add = false: "a bad fd then shows up as kError
@@ -408,15 +414,7 @@ TEST_P(ContractProbeTest, UncheckedAddOfTheLargestFdNumberFailsOrReportsError) {
         return 6;
       },
       &report);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
-      << "child status " << status
-      << (WIFSIGNALED(status)
-              ? " (killed by signal " + std::to_string(WTERMSIG(status)) + ")"
-              : std::string())
-      << (WIFEXITED(status)
-              ? " (exit " + std::to_string(WEXITSTATUS(status)) + ")"
-              : std::string())
-      << ": " << report;
+  ExpectChildPassed(status, report);
 }
 
 // ---------------------------------------------------------------------------
