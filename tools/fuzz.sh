@@ -7,6 +7,12 @@
 #
 #   tools/fuzz.sh [backend|all] [seconds]   default: all, 60 s per backend
 #   tools/fuzz.sh --reproduce FILE [backend]
+#   POLLIO_FUZZ_SEED=N tools/fuzz.sh ...     libFuzzer's -seed (default: a
+#                                           new one each run)
+#
+# CI runs with POLLIO_FUZZ_SEED=1 from an empty corpus directory, so that
+# the gate explores the same inputs each time and a red run reproduces;
+# explore with other seeds (and longer) by hand.
 #
 # backend: epoll, poll, uring or kqueue (the kqueue backend over the Linux
 # emulation); "all" runs each in turn, skipping one this kernel lacks.
@@ -110,7 +116,7 @@ for backend in "${backends[@]}"; do
   set +e
   POLLIO_FUZZ_BACKEND="${backend}" "${fuzzer}" "${dir}/corpus" "${seeds}" \
     -max_total_time="${seconds}" -max_len=512 -len_control=0 \
-    -timeout=10 -rss_limit_mb=2048 \
+    -timeout=10 -rss_limit_mb=2048 ${POLLIO_FUZZ_SEED:+-seed="${POLLIO_FUZZ_SEED}"} \
     -artifact_prefix="${dir}/" -print_final_stats=1 >"${log}" 2>&1
   result=$?
   set -e
