@@ -258,6 +258,17 @@ void DifferentialModel::MarkEdge(Slot& slot) {
 }
 
 std::string DifferentialModel::Apply(const Operation& op) {
+  std::string description = ApplyOne(op);
+  if (backend_ == Backend::kUring && options_.several_changes_per_wait) {
+    for (Slot& slot : slots_) {
+      if (!slot.registered) continue;
+      slot.seen |= Readiness(slot, slot.registration.events, slot.trigger);
+    }
+  }
+  return description;
+}
+
+std::string DifferentialModel::ApplyOne(const Operation& op) {
   Slot& slot = slots_[static_cast<std::size_t>(op.slot) % slots_.size()];
   const std::string name = "fd " + std::to_string(slot.left) + " ";
   // Operations on a closed peer do nothing.
@@ -394,9 +405,9 @@ std::string DifferentialModel::Check() {
     // readiness since drained), and with several changes per wait an
     // earlier part of it.
     const bool stale =
-        slot.touched &&
-        ((stale_allowed && Has(got, ready)) ||
-         (earlier_allowed && got != Events::kNone && Has(ready, got)));
+        slot.touched && ((stale_allowed && Has(got, ready)) ||
+                         (earlier_allowed && got != Events::kNone &&
+                          Has(ready | slot.seen, got)));
     std::string problem;
     switch (slot.trigger) {
       case Trigger::kLevel:
@@ -425,6 +436,7 @@ std::string DifferentialModel::Check() {
         break;
     }
     slot.touched = false;
+    slot.seen = ready;
     if (!problem.empty()) {
       return "fd " + std::to_string(slot.left) + " " +
              ToString(slot.registration) + " " + TriggerName(slot.trigger) +

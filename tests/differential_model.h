@@ -114,7 +114,10 @@ class DifferentialModel {
     // io_uring, whose completion carries the readiness of the wake-up that
     // completed the poll, may report a touched fd with a subset of what it
     // is ready for now (data arrived, then the peer shut down: kReadable
-    // without kReadClosed); the next wait polls afresh. Allowed with this.
+    // without kReadClosed), or with what it was ready for after an earlier
+    // change only (the peer drained, the fd refilled its send buffer, the
+    // peer shut down: kWritable, as uring_poller.h's "hint semantics" say);
+    // the next wait polls afresh. Allowed with this.
     bool several_changes_per_wait = false;
   };
 
@@ -156,10 +159,14 @@ class DifferentialModel {
     bool armed = false;         // oneshot: may fire
     bool edge_pending = false;  // edge: a new edge since the last wait
     bool touched = false;       // readiness may have changed since last wait
+    // io_uring with several changes per wait: what the fd was ready for
+    // after each change since the last wait, and at it.
+    Events seen = Events::kNone;
   };
 
   bool Open(Slot& slot);
   void Close(Slot& slot);
+  std::string ApplyOne(const Operation& op);
   Events Readiness(const Slot& slot, Events interest, Trigger trigger) const;
   // The status code `add` (or `modify`) of `ev` with `trigger` on `slot`
   // must return.
