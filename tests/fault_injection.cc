@@ -34,7 +34,8 @@ constexpr int kSysCount = static_cast<int>(Sys::kCount);
 constexpr int kRecordedKeventCalls = 64;
 
 // Relaxed atomics throughout: the only cross-thread use is io_uring's set-up
-// thread, whose pthread_create and pthread_join order it with the test.
+// thread, whose start and end (clone and the futex its exit wakes, or
+// pthread_create and pthread_join) order it with the test.
 std::atomic<bool> counting{false};
 std::atomic<int> counts[kSysCount];
 std::atomic<int> armed_sys{-1};
@@ -95,6 +96,8 @@ std::string_view SysName(Sys sys) {
       return "fcntl";
     case Sys::kPthreadCreate:
       return "pthread_create";
+    case Sys::kClone:
+      return "clone";
     case Sys::kKqueue:
       return "kqueue";
     case Sys::kKevent:
@@ -176,6 +179,8 @@ int __real_ppoll(pollfd* fds, nfds_t count, const timespec* timeout,
 int __real_fcntl(int fd, int command, ...);
 int __real_pthread_create(pthread_t* thread, const pthread_attr_t* attributes,
                           void* (*start)(void*), void* argument);
+int __real_clone(int (*start)(void*), void* stack, int flags, void* argument,
+                 ...);
 int __real_kqueue(void);
 int __real_kevent(int kq, const struct kevent* changelist, int nchanges,
                   struct kevent* eventlist, int nevents,
@@ -291,6 +296,21 @@ int __wrap_pthread_create(pthread_t* thread, const pthread_attr_t* attributes,
                           void* (*start)(void*), void* argument) {
   if (const int error = Intercept(Sys::kPthreadCreate)) return error;
   return __real_pthread_create(thread, attributes, start, argument);
+}
+
+// clone's optional arguments are read whether the caller passed them or
+// not; the io_uring set-up thread, the only caller here, passes all three.
+int __wrap_clone(int (*start)(void*), void* stack, int flags, void* argument,
+                 ...) {
+  va_list arguments;
+  va_start(arguments, argument);
+  pid_t* parent_thread_id = va_arg(arguments, pid_t*);
+  void* thread_local_storage = va_arg(arguments, void*);
+  pid_t* child_thread_id = va_arg(arguments, pid_t*);
+  va_end(arguments);
+  if (const int error = Intercept(Sys::kClone)) return FailWith<int>(error);
+  return __real_clone(start, stack, flags, argument, parent_thread_id,
+                      thread_local_storage, child_thread_id);
 }
 
 int __wrap_kqueue(void) {
@@ -412,9 +432,9 @@ int __wrap_io_uring_register_eventfd(io_uring* ring, int fd) {
 // NOLINTNEXTLINE(runtime/int): libc's type
 long __wrap_syscall(long number, ...) {
   // Five arguments cover every system call pollio makes through syscall()
-  // (io_uring_register takes four, gettid none); they are read from the
-  // register save area, so reading more than were passed reads no memory
-  // the caller does not own.
+  // (io_uring_register takes four, a FUTEX_WAIT four, gettid none); they are
+  // read from the register save area, so reading more than were passed reads no
+  // memory the caller does not own.
   va_list arguments;
   va_start(arguments, number);
   long argument[5];  // NOLINT(runtime/int)

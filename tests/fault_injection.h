@@ -38,7 +38,8 @@ namespace testing {
 // Sys
 //
 // The wrapped functions. The libc ones fail as libc does (-1 and errno); the
-// liburing ones as liburing does (-errno); pthread_create returns the error.
+// liburing ones as liburing does (-errno); pthread_create returns the error;
+// clone fails as libc does.
 enum class Sys : int {
   kEpollCreate1,
   kEpollCtl,
@@ -50,8 +51,9 @@ enum class Sys : int {
   kOpen,
   kPpoll,
   kFcntl,
-  kPthreadCreate,
-  kKqueue,  // the kqueue emulation's, in a Linux test
+  kPthreadCreate,  // io_uring's set-up thread under ThreadSanitizer
+  kClone,          // io_uring's set-up thread otherwise (a bare clone)
+  kKqueue,         // the kqueue emulation's, in a Linux test
   kKevent,
   kIoUringQueueInitParams,  // io_uring_setup(2)
   kIoUringSubmit,           // io_uring_enter(2) ...

@@ -136,6 +136,8 @@ std::vector<int> ManPageErrors(Sys sys) {
               EINTR,  EINVAL, EMFILE, ENOLCK, ENOTDIR, EPERM};
     case Sys::kPthreadCreate:  // pthread_create(3)
       return {EAGAIN, EINVAL, EPERM};
+    case Sys::kClone:  // clone(2)
+      return {EAGAIN, EINVAL, ENOMEM, ENOSPC, EPERM, EUSERS};
     case Sys::kKqueue:  // kqueue(2)
       return {EMFILE, ENFILE, ENOMEM, EINTR};
     case Sys::kKevent:  // kevent(2)
@@ -202,6 +204,7 @@ std::vector<Sys> WalkedCalls(Backend backend) {
               Sys::kRead,
               Sys::kWrite,
               Sys::kPthreadCreate,
+              Sys::kClone,
               Sys::kIoUringQueueInitParams,
               Sys::kIoUringSubmit,
               Sys::kIoUringSubmitAndWaitTimeout,

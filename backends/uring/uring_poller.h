@@ -142,9 +142,14 @@
 // with TWA_SIGNAL), and no system call unlinks a thread before that. pollio
 // keeps the interruption from ending anyone's wait early: the ring is set
 // up on a short-lived thread of its own, so only the thread that first
-// submits to it is linked; the destructor announces the interruption for
-// that thread (backends/internal/teardown_interrupt.h), whose epoll waits then
-// block in a restartable ppoll for about a second; poll (ppoll) and
+// submits to it is linked. That thread is a bare clone(2) glibc does not
+// count, so a single-threaded process stays single-threaded and its reads,
+// writes and mallocs keep glibc's single-threaded paths (a pthread would
+// cost each read or write about 45 instructions for good); builds with
+// ThreadSanitizer, which cannot follow such a thread, use a pthread. The
+// destructor announces the interruption for the owner thread
+// (backends/internal/teardown_interrupt.h), whose epoll waits then block in
+// a restartable ppoll for about a second; poll (ppoll) and
 // io_uring waits are restarted by the kernel anyway. What remains: a
 // blocking call of the caller's own (an epoll_wait outside pollio, a read)
 // on the ring's owner thread may still see one EINTR, as libuv's and
@@ -242,7 +247,9 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
     unsigned completion_entries = 4096;
     // The ring set-up call, with io_uring_queue_init_params's contract
     // (0 or -errno). Tests replace it to exercise the Unavailable path
-    // without root.
+    // without root. It runs on the bare set-up thread, which shares the
+    // caller's thread-local storage: it must not touch errno or any other
+    // thread-local (liburing's set-up touches none).
     int (*setup)(unsigned entries, io_uring* ring,
                  io_uring_params* params) = &io_uring_queue_init_params;
   };

@@ -2,11 +2,13 @@
 //
 // io_uring specifics beyond the conformance suite: the Unavailable path,
 // stale completions after del / re-add / fd reuse, ring accounting over many
-// add/del cycles, and more registrations than the ring has entries.
+// add/del cycles, more registrations than the ring has entries, and a
+// single-threaded process staying single-threaded.
 #include "backends/uring/uring_poller.h"
 
 #include <errno.h>
 #include <liburing.h>
+#include <sys/single_threaded.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/config.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -52,6 +55,29 @@ std::unique_ptr<UringPoller> MakeOrSkip(
     GTEST_SKIP() << "io_uring unavailable: "        \
                  << UringPoller::Create().status(); \
   }
+
+// First in this file, which starts no thread, so that glibc's flag still
+// says what this process has done: the ring's set-up thread must not count
+// as a thread to glibc, or a single-threaded server's every read and write
+// would take the multi-threaded path from then on.
+TEST(UringThreadsTest, ASingleThreadedProcessStaysSingleThreaded) {
+#ifdef ABSL_HAVE_THREAD_SANITIZER
+  GTEST_SKIP() << "ThreadSanitizer builds set the ring up on a pthread";
+#endif
+  ASSERT_TRUE(__libc_single_threaded)
+      << "a test before this one started a thread";
+  {
+    std::unique_ptr<UringPoller> poller = MakeOrSkip();
+    SKIP_WITHOUT_URING(poller);
+    EXPECT_TRUE(__libc_single_threaded);
+    SocketPair pair = MakeSocketPair();
+    ASSERT_TRUE(poller->add(EventObject::Client(pair.left.get())).ok());
+    ASSERT_TRUE(WriteBytes(pair.right.get()));
+    ExpectEvents(*poller, {EventObject::Client(pair.left.get())});
+    ASSERT_TRUE(poller->del(pair.left.get()).ok());
+  }
+  EXPECT_TRUE(__libc_single_threaded);
+}
 
 TEST(UringUnavailableTest, RefusedSetupIsUnavailableNamingTheCause) {
   UringPoller::RingOptions eperm;

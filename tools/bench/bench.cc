@@ -92,7 +92,7 @@ std::vector<Contender> AllContenders() {
       Make<RawUring<>>("uring"),
       Make<PollioDriver<UringPoller>>("uring"),
       Make<RawUring<true>>("uring"),
-      Make<RawUring<true, true>>("uring"),
+      Make<RawUring<false, true>>("uring"),
       Make<PollioDriver<EpollPoller, true>>("epoll"),
       Make<PollioDriver<PollPoller, true>>("poll"),
       Make<PollioDriver<UringPoller, true>>("uring"),

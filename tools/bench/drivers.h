@@ -161,14 +161,14 @@ class RawPoll {
 // bookkeeping beyond dropping removals.
 //
 // kMultiThreaded (uring_raw_mt): the same loop in a process that has had a
-// second thread, started and joined before the ring is set up. Every
-// process with a UringPoller has had one (it sets its ring up on a thread
-// of its own, backends/uring/uring_poller.h), and from then on glibc's read
-// and write take their multi-threaded path (cancellation points), about 90
-// instructions per chain event: this is the raw loop to set pollio_uring
-// beside for what pollio itself costs per event.
+// second thread, started and joined before the ring is set up: from then on
+// glibc's read and write take their multi-threaded path (cancellation
+// points), about 90 instructions per chain event. A runtime with worker
+// threads pays that whatever it polls with; UringPoller itself no longer
+// makes a process multi-threaded (its set-up thread is a bare clone,
+// backends/uring/uring_poller.h), so pollio_uring sits beside uring_raw.
 //
-// kDeferred (uring_raw_deferred): as uring_raw_mt, on a ring set up as
+// kDeferred (uring_raw_deferred): as uring_raw, on a ring set up as
 // UringPoller's is (SINGLE_ISSUER, DEFER_TASKRUN, TASKRUN_FLAG, SUBMIT_ALL;
 // created on the thread that uses it, not disabled until then). The kernel
 // then posts completions only inside an io_uring_enter of the ring's
@@ -256,7 +256,7 @@ inline const char* const RawUring<false>::kName = "uring_raw";
 template <>
 inline const char* const RawUring<true>::kName = "uring_raw_mt";
 template <>
-inline const char* const RawUring<true, true>::kName = "uring_raw_deferred";
+inline const char* const RawUring<false, true>::kName = "uring_raw_deferred";
 
 // ---------------------------------------------------------------------------
 // pollio, through the concrete backend class.
