@@ -701,8 +701,7 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
   kernel_timeout.tv_sec =
       relative != nullptr ? relative->tv_sec : kLongestFiniteSeconds;
   kernel_timeout.tv_nsec = relative != nullptr ? relative->tv_nsec : 0;
-  const bool blocking =
-      kernel_timeout.tv_sec != 0 || kernel_timeout.tv_nsec != 0;
+  bool blocking = kernel_timeout.tv_sec != 0 || kernel_timeout.tv_nsec != 0;
   // Only a finite blocking wait that is cut short needs the time: read the
   // clock once here, not per event.
   const bool finite = blocking && relative != nullptr;
@@ -714,13 +713,21 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
       // Changes other threads handed over; their dels wait for the cancels.
       // Tested first, as before the loop: most rounds find none.
       if (HasPendingRequests()) {
-        if (absl::Status status = QueuePendingRequests(); !status.ok()) {
+        // Backpressure is relieved as before the loop; if the queue stays
+        // backed up, this round does not block.
+        absl::Duration relieved_timeout = timeout;
+        absl::Status status = QueuePendingRequests();
+        if (!status.ok()) {
+          status = RelieveBackpressure(status, &relieved_timeout);
+        }
+        if (!status.ok()) {
           // Results reaped already are returned, not dropped with the error
           // (a spent oneshot or edge would be lost for good); what failed to
           // queue stays handed over for the next wait.
           if (!table_.batch().empty()) break;
           return status;
         }
+        if (relieved_timeout == absl::ZeroDuration()) blocking = false;
       }
       if (removal_waiters_ > 0) {
         (void)FlushRemovals(ring_.ring_fd);
