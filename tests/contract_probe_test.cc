@@ -91,6 +91,19 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// Registers the left ends of `first` and `second` as clients (tokens 1 and
+// 2), makes both readable and waits: the caller checks for a batch of two.
+absl::StatusOr<absl::Span<const EventObject>> WaitForTwoReadyClients(
+    Poller& poller, const SocketPair& first, const SocketPair& second,
+    absl::Duration timeout) {
+  if (!poller.add(EventObject::Client(first.left.get(), 1)).ok() ||
+      !poller.add(EventObject::Client(second.left.get(), 2)).ok() ||
+      !WriteBytes(first.right.get()) || !WriteBytes(second.right.get())) {
+    return absl::InternalError("setting up two ready clients failed");
+  }
+  return poller.wait(timeout);
+}
+
 // A closed fd number (nothing else opens it before the caller uses it,
 // single-threaded).
 int ClosedFdNumber() {
@@ -599,12 +612,9 @@ TEST_P(ContractProbeTest, DelScrubsAMergedEntryAndItsToken) {
 TEST_P(ContractProbeTest, DelOfAnFdClosedInsideTheBatchStillScrubs) {
   SocketPair first = MakeSocketPair();
   SocketPair second = MakeSocketPair();
-  ASSERT_TRUE(poller().add(EventObject::Client(first.left.get(), 1)).ok());
-  ASSERT_TRUE(poller().add(EventObject::Client(second.left.get(), 2)).ok());
-  ASSERT_TRUE(WriteBytes(first.right.get()));
-  ASSERT_TRUE(WriteBytes(second.right.get()));
-  absl::StatusOr<absl::Span<const EventObject>> events = poller().wait(0);
-  ASSERT_TRUE(events.ok());
+  absl::StatusOr<absl::Span<const EventObject>> events =
+      WaitForTwoReadyClients(poller(), first, second, absl::ZeroDuration());
+  ASSERT_TRUE(events.ok()) << events.status();
   ASSERT_EQ(events->size(), 2u);
   const int victim = (*events)[1].fd;
   (victim == first.left.get() ? first : second).left.Reset();
@@ -621,12 +631,9 @@ TEST_P(ContractProbeTest, DelOfAnFdClosedInsideTheBatchStillScrubs) {
 TEST_P(ContractProbeTest, ReusedNumberInsideABatchTouchesNoOtherEntry) {
   SocketPair first = MakeSocketPair();
   SocketPair second = MakeSocketPair();
-  ASSERT_TRUE(poller().add(EventObject::Client(first.left.get(), 1)).ok());
-  ASSERT_TRUE(poller().add(EventObject::Client(second.left.get(), 2)).ok());
-  ASSERT_TRUE(WriteBytes(first.right.get()));
-  ASSERT_TRUE(WriteBytes(second.right.get()));
-  absl::StatusOr<absl::Span<const EventObject>> events = poller().wait(0);
-  ASSERT_TRUE(events.ok());
+  absl::StatusOr<absl::Span<const EventObject>> events =
+      WaitForTwoReadyClients(poller(), first, second, absl::ZeroDuration());
+  ASSERT_TRUE(events.ok()) << events.status();
   ASSERT_EQ(events->size(), 2u);
   const int victim_at = 1;
   const int victim = (*events)[victim_at].fd;
@@ -712,13 +719,9 @@ TEST_P(ContractProbeTest, AnyThreadOptionDelOnTheWaitingThreadStillScrubs) {
     ASSERT_NE(shared, nullptr);
     SocketPair first = MakeSocketPair();
     SocketPair second = MakeSocketPair();
-    ASSERT_TRUE(shared->add(EventObject::Client(first.left.get(), 1)).ok());
-    ASSERT_TRUE(shared->add(EventObject::Client(second.left.get(), 2)).ok());
-    ASSERT_TRUE(WriteBytes(first.right.get()));
-    ASSERT_TRUE(WriteBytes(second.right.get()));
     absl::StatusOr<absl::Span<const EventObject>> events =
-        shared->wait(absl::Seconds(5));
-    ASSERT_TRUE(events.ok());
+        WaitForTwoReadyClients(*shared, first, second, absl::Seconds(5));
+    ASSERT_TRUE(events.ok()) << events.status();
     ASSERT_EQ(events->size(), 2u);
     const int later = (*events)[1].fd;
     ASSERT_TRUE(shared->del(later).ok());
