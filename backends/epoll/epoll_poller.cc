@@ -280,6 +280,7 @@ EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
     : PollerBase(Backend::kEpoll, kAllTriggers | kPriorityInterest, max_events),
       epoll_fd_(epoll_fd),
       wake_fd_(std::move(wake_fd)),
+      max_events_(max_events),
       kernel_events_(static_cast<std::size_t>(max_events)) {
   table_.Reach(0);  // kWakeData's entry
 }
@@ -456,17 +457,16 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
     if (polled <= 0) return table_.batch();  // empty: timed out or a signal
     timeout = absl::ZeroDuration();
   }
-  const int capacity = static_cast<int>(kernel_events_.size());
   int ready;
 #if defined(POLLIO_HAVE_EPOLL_PWAIT2)
   if (has_epoll_pwait2_) {
     timespec storage;
-    ready = ::epoll_pwait2(epoll_fd_, kernel_events_.data(), capacity,
+    ready = ::epoll_pwait2(epoll_fd_, kernel_events_.data(), max_events_,
                            internal::ToTimespec(timeout, &storage), mask);
   } else
 #endif
   {
-    ready = ::epoll_pwait(epoll_fd_, kernel_events_.data(), capacity,
+    ready = ::epoll_pwait(epoll_fd_, kernel_events_.data(), max_events_,
                           internal::ToMilliseconds(timeout), mask);
   }
   if (ready < 0) {

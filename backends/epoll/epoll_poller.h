@@ -152,6 +152,9 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
 
   int epoll_fd_;
   internal::WakeFd wake_fd_;
+  // kernel_events_.size(), kept as the int a wait passes: a wait then
+  // loads it rather than dividing the vector's length in bytes by 12.
+  const int max_events_;
   std::vector<epoll_event> kernel_events_;  // max_events long, reused
   bool has_epoll_pwait2_ = false;
   bool woken_ = false;  // Collect() saw the wake eventfd
