@@ -130,8 +130,7 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   // Reads the first `ready` kernel events into the batch. Requires the
-  // table lock. Its own function, so that the per-event loop has the
-  // registers to itself.
+  // table lock. Inlined into Wait() (see its definition).
   void Collect(int ready);
   absl::Status Wake() override;
   absl::StatusOr<int> NativeHandle() override { return epoll_fd_; }
