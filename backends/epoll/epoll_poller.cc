@@ -477,15 +477,26 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
         epoll_fd_);
   }
   // epoll_ctl from other threads needs no hand-off: the kernel applies it
-  // to this very wait. Reading the results takes the table lock.
-  std::unique_lock<std::mutex> lock = LockTable();
-  Collect(ready);
+  // to this very wait. Reading the results takes the table lock; without
+  // registration from any thread there is none, and then no lock object
+  // either, which would keep the stack and a register busy around the loop.
+  if (ABSL_PREDICT_FALSE(any_thread())) {
+    CollectLocked(ready);
+  } else {
+    Collect(ready);
+  }
   return table_.batch();
 }
 
-// Always inlined into Wait(), its one caller: as a call of its own it cost
-// every wait its own register saves and restores, and Wait()'s registers
-// are saved already; the per-event loop keeps its registers either way.
+void EpollPoller::CollectLocked(int ready) {
+  std::lock_guard<std::mutex> lock(table_mutex());
+  Collect(ready);
+}
+
+// Always inlined into Wait() (and CollectLocked()): as a call of its own it
+// cost every wait its own register saves and restores, and Wait()'s
+// registers are saved already; the per-event loop keeps its registers
+// either way.
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void EpollPoller::Collect(int ready) {
   // Drained after the loop: a call inside it would cost the loop the
   // registers a call clobbers (and a local flag, one of them).

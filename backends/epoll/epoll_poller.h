@@ -85,6 +85,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -132,6 +133,9 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
   // Reads the first `ready` kernel events into the batch. Requires the
   // table lock. Inlined into Wait() (see its definition).
   void Collect(int ready);
+  // Collect() under the table lock, for registration from any thread: out
+  // of line, so that the single-threaded wait has no lock object to keep.
+  ABSL_ATTRIBUTE_NOINLINE void CollectLocked(int ready);
   absl::Status Wake() override;
   absl::StatusOr<int> NativeHandle() override { return epoll_fd_; }
   absl::Status AfterFork() override;
@@ -151,8 +155,8 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
 
   int epoll_fd_;
   internal::WakeFd wake_fd_;
-  // kernel_events_.size(), kept as the int a wait passes: a wait then
-  // loads it rather than dividing the vector's length in bytes by 12.
+  // The int a wait passes, kept rather than divided down from
+  // kernel_events_'s length in bytes by 12 in every wait.
   const int max_events_;
   std::vector<epoll_event> kernel_events_;  // max_events long, reused
   bool has_epoll_pwait2_ = false;
