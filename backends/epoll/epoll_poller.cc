@@ -43,7 +43,8 @@ namespace {
 // registration's user data has generation 0 (internal::NextGeneration skips
 // it), so this never equals the State of fd 0's entry, which the table
 // always has (the constructor reaches it): Collect() takes the wake event
-// down the path of a mismatch, with no test of its own.
+// down the path of a mismatch, with no test of its own. Collect()'s
+// sentinel, after the last event, carries it too.
 constexpr std::uint64_t kWakeData = std::uint64_t{1} << 63;
 
 using internal::GenerationOf;
@@ -282,7 +283,7 @@ EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
       epoll_fd_(epoll_fd),
       wake_fd_(std::move(wake_fd)),
       max_events_(max_events),
-      kernel_events_(static_cast<std::size_t>(max_events)) {
+      kernel_events_(static_cast<std::size_t>(max_events) + 1) {
   table_.Reach(0);  // kWakeData's entry
 }
 
@@ -504,10 +505,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void EpollPoller::Collect(int ready) {
   Table::Filler batch(table_);
   // epoll reports each registration at most once per wait, readable and
   // writable already merged, and never more than max_events, the batch's
-  // size: no merge, and no room check.
-  for (const epoll_event& event :
-       absl::MakeConstSpan(kernel_events_.data(), ready)) {
-    const std::uint64_t data = event.data.u64;
+  // size: no merge, and no room check. The loop ends at a sentinel after
+  // the last event, one that matches no entry: the test for the end is
+  // then paid on the path of a mismatch only, not once per event.
+  const epoll_event* const end = kernel_events_.data() + ready;
+  kernel_events_[static_cast<std::size_t>(ready)].data.u64 = kWakeData;
+  for (const epoll_event* event = kernel_events_.data();; ++event) {
+    const std::uint64_t data = event->data.u64;
     // Every user data the kernel has names an fd the table reaches
     // (AddToKernel reaches it first, the table never shrinks, and
     // kWakeData's is 0).
@@ -515,9 +519,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void EpollPoller::Collect(int ready) {
     assert(batch.Reaches(offset));
     Entry& entry = batch.At(offset);
     if (ABSL_PREDICT_TRUE(entry.state.user_data == data)) {
-      batch.AddFirst(entry, FromEpollEvent(event));
+      batch.AddFirst(entry, FromEpollEvent(*event));
       continue;
     }
+    if (event == end) break;
     const int fd = DecodeFd(data);
     if (data == kWakeData) {
       woken_ = true;
@@ -526,7 +531,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void EpollPoller::Collect(int ready) {
       // With registration from any thread it may as well be a registration
       // another thread deleted after the kernel handed its event over, and
       // an event after del returned is never reported: dropped.
-      batch.AddUnknown(fd, DecodeKind(data), FromEpollEvent(event));
+      batch.AddUnknown(fd, DecodeKind(data), FromEpollEvent(*event));
     }
   }
   if (woken_) wake_fd_.Drain();

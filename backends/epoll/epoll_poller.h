@@ -158,7 +158,8 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
   // The int a wait passes, kept rather than divided down from
   // kernel_events_'s length in bytes by 12 in every wait.
   const int max_events_;
-  std::vector<epoll_event> kernel_events_;  // max_events long, reused
+  // max_events long and one more, for Collect()'s sentinel; reused.
+  std::vector<epoll_event> kernel_events_;
   bool has_epoll_pwait2_ = false;
   bool woken_ = false;  // Collect() saw the wake eventfd
 };
