@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/base/optimization.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,7 +43,8 @@ namespace {
 // registration's user data has generation 0 (internal::NextGeneration skips
 // it), so this never equals the State of fd 0's entry, which the table
 // always has (the constructor reaches it): Collect() takes the wake event
-// down the path of a mismatch, with no test of its own.
+// down the path of a mismatch, with no test of its own. Collect()'s
+// sentinel, after the last event, carries it too.
 constexpr std::uint64_t kWakeData = std::uint64_t{1} << 63;
 
 using internal::GenerationOf;
@@ -128,49 +130,40 @@ constexpr Events FromEpollBits(std::uint32_t events) {
   return out;
 }
 
-// The same as one table load per event, not six tests: EPOLLIN, EPOLLPRI,
-// EPOLLOUT, EPOLLERR and EPOLLHUP are bits 0..4, and EPOLLRDHUP (bit 13) is
-// folded onto bit 5 by `events | events >> 8`. That is exact for what a wait
-// can return: epoll reports only the bits asked for (ToEpollEvents: none of
-// bits 5..12) and EPOLLERR / EPOLLHUP.
-constexpr std::uint32_t kFoldedRdhup = 1u << 5;
+// The same as one table load per event, not six tests, indexed by the
+// mask's low 16 bits as they are: one 16-bit load, where folding EPOLLRDHUP
+// (bit 13) down first costs the loop three instructions per event. That is
+// exact for what a wait can return: epoll reports only the bits asked for
+// (ToEpollEvents: EPOLLIN, EPOLLPRI, EPOLLOUT, EPOLLRDHUP; the trigger bits
+// are never reported) and EPOLLERR / EPOLLHUP, so no index is above
+// kLargestEpollIndex. The table has 8 KiB for it, of which a wait reads
+// only the first 32 entries (no EPOLLRDHUP) and the last 32 (EPOLLRDHUP).
 static_assert(EPOLLIN == 0x1 && EPOLLPRI == 0x2 && EPOLLOUT == 0x4 &&
               EPOLLERR == 0x8 && EPOLLHUP == 0x10 && EPOLLRDHUP == 0x2000);
-
-constexpr std::uint32_t FoldEpollBits(std::uint32_t events) {
-  return (events | events >> 8) & 0x3f;
-}
+constexpr std::uint32_t kLargestEpollIndex =
+    EPOLLIN | EPOLLPRI | EPOLLOUT | EPOLLERR | EPOLLHUP | EPOLLRDHUP;
 
 struct EpollTranslation {
-  Events events[64];
+  Events events[kLargestEpollIndex + 1];
 };
 
 constexpr EpollTranslation MakeEpollTranslation() {
   EpollTranslation table{};
-  for (std::uint32_t folded = 0; folded < 64; ++folded) {
-    const std::uint32_t bits = (folded & 0x1f) | ((folded & kFoldedRdhup) << 8);
-    table.events[folded] = FromEpollBits(bits);
+  for (std::uint32_t bits = 0; bits <= kLargestEpollIndex; ++bits) {
+    table.events[bits] = FromEpollBits(bits);
   }
   return table;
 }
 
 constexpr EpollTranslation kEpollTranslation = MakeEpollTranslation();
 
-// FromEpollBits(event.events) as one table load. On a little-endian machine
-// the fold is the or of the mask's two low bytes, read as bytes (bits 5..7
-// and 8..12 are never set).
+// FromEpollBits(event.events) as one table load.
 Events FromEpollEvent(const epoll_event& event) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  static_assert(offsetof(epoll_event, events) == 0);
-  const auto* const bytes = reinterpret_cast<const unsigned char*>(&event);
-  return kEpollTranslation.events[bytes[0] | bytes[1]];
-#else
-  return kEpollTranslation.events[FoldEpollBits(event.events)];
-#endif
+  return kEpollTranslation.events[static_cast<std::uint16_t>(event.events)];
 }
 
-// Every combination of the six bits a wait can return translates as the
-// six tests do.
+// Every combination of the six bits a wait can return is in the table and
+// translates as the six tests do.
 constexpr bool EpollTranslationIsExact() {
   constexpr std::uint32_t kBits[] = {EPOLLIN,  EPOLLPRI, EPOLLOUT,
                                      EPOLLERR, EPOLLHUP, EPOLLRDHUP};
@@ -179,8 +172,9 @@ constexpr bool EpollTranslationIsExact() {
     for (int bit = 0; bit < 6; ++bit) {
       if ((subset >> bit) & 1) events |= kBits[bit];
     }
-    if (kEpollTranslation.events[FoldEpollBits(events)] !=
-        FromEpollBits(events)) {
+    const std::uint16_t index = static_cast<std::uint16_t>(events);
+    if (index != events || index > kLargestEpollIndex ||
+        kEpollTranslation.events[index] != FromEpollBits(events)) {
       return false;
     }
   }
@@ -288,7 +282,8 @@ EpollPoller::EpollPoller(int epoll_fd, internal::WakeFd wake_fd, int max_events)
     : PollerBase(Backend::kEpoll, kAllTriggers | kPriorityInterest, max_events),
       epoll_fd_(epoll_fd),
       wake_fd_(std::move(wake_fd)),
-      kernel_events_(static_cast<std::size_t>(max_events)) {
+      max_events_(max_events),
+      kernel_events_(static_cast<std::size_t>(max_events) + 1) {
   table_.Reach(0);  // kWakeData's entry
 }
 
@@ -464,17 +459,16 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
     if (polled <= 0) return table_.batch();  // empty: timed out or a signal
     timeout = absl::ZeroDuration();
   }
-  const int capacity = static_cast<int>(kernel_events_.size());
   int ready;
 #if defined(POLLIO_HAVE_EPOLL_PWAIT2)
   if (has_epoll_pwait2_) {
     timespec storage;
-    ready = ::epoll_pwait2(epoll_fd_, kernel_events_.data(), capacity,
+    ready = ::epoll_pwait2(epoll_fd_, kernel_events_.data(), max_events_,
                            internal::ToTimespec(timeout, &storage), mask);
   } else
 #endif
   {
-    ready = ::epoll_pwait(epoll_fd_, kernel_events_.data(), capacity,
+    ready = ::epoll_pwait(epoll_fd_, kernel_events_.data(), max_events_,
                           internal::ToMilliseconds(timeout), mask);
   }
   if (ready < 0) {
@@ -484,23 +478,40 @@ absl::StatusOr<absl::Span<const EventObject>> EpollPoller::Wait(
         epoll_fd_);
   }
   // epoll_ctl from other threads needs no hand-off: the kernel applies it
-  // to this very wait. Reading the results takes the table lock.
-  std::unique_lock<std::mutex> lock = LockTable();
-  Collect(ready);
+  // to this very wait. Reading the results takes the table lock; without
+  // registration from any thread there is none, and then no lock object
+  // either, which would keep the stack and a register busy around the loop.
+  if (ABSL_PREDICT_FALSE(any_thread())) {
+    CollectLocked(ready);
+  } else {
+    Collect(ready);
+  }
   return table_.batch();
 }
 
-void EpollPoller::Collect(int ready) {
+void EpollPoller::CollectLocked(int ready) {
+  std::lock_guard<std::mutex> lock(table_mutex());
+  Collect(ready);
+}
+
+// Always inlined into Wait() (and CollectLocked()): as a call of its own it
+// cost every wait its own register saves and restores, and Wait()'s
+// registers are saved already; the per-event loop keeps its registers
+// either way.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void EpollPoller::Collect(int ready) {
   // Drained after the loop: a call inside it would cost the loop the
   // registers a call clobbers (and a local flag, one of them).
   woken_ = false;
   Table::Filler batch(table_);
   // epoll reports each registration at most once per wait, readable and
   // writable already merged, and never more than max_events, the batch's
-  // size: no merge, and no room check.
-  for (const epoll_event& event :
-       absl::MakeConstSpan(kernel_events_.data(), ready)) {
-    const std::uint64_t data = event.data.u64;
+  // size: no merge, and no room check. The loop ends at a sentinel after
+  // the last event, one that matches no entry: the test for the end is
+  // then paid on the path of a mismatch only, not once per event.
+  const epoll_event* const end = kernel_events_.data() + ready;
+  kernel_events_[static_cast<std::size_t>(ready)].data.u64 = kWakeData;
+  for (const epoll_event* event = kernel_events_.data();; ++event) {
+    const std::uint64_t data = event->data.u64;
     // Every user data the kernel has names an fd the table reaches
     // (AddToKernel reaches it first, the table never shrinks, and
     // kWakeData's is 0).
@@ -508,9 +519,10 @@ void EpollPoller::Collect(int ready) {
     assert(batch.Reaches(offset));
     Entry& entry = batch.At(offset);
     if (ABSL_PREDICT_TRUE(entry.state.user_data == data)) {
-      batch.AddFirst(entry, FromEpollEvent(event));
+      batch.AddFirst(entry, FromEpollEvent(*event));
       continue;
     }
+    if (event == end) break;
     const int fd = DecodeFd(data);
     if (data == kWakeData) {
       woken_ = true;
@@ -519,7 +531,7 @@ void EpollPoller::Collect(int ready) {
       // With registration from any thread it may as well be a registration
       // another thread deleted after the kernel handed its event over, and
       // an event after del returned is never reported: dropped.
-      batch.AddUnknown(fd, DecodeKind(data), FromEpollEvent(event));
+      batch.AddUnknown(fd, DecodeKind(data), FromEpollEvent(*event));
     }
   }
   if (woken_) wake_fd_.Drain();

@@ -85,6 +85,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/attributes.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -130,9 +131,11 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   // Reads the first `ready` kernel events into the batch. Requires the
-  // table lock. Its own function, so that the per-event loop has the
-  // registers to itself.
+  // table lock. Inlined into Wait() (see its definition).
   void Collect(int ready);
+  // Collect() under the table lock, for registration from any thread: out
+  // of line, so that the single-threaded wait has no lock object to keep.
+  ABSL_ATTRIBUTE_NOINLINE void CollectLocked(int ready);
   absl::Status Wake() override;
   absl::StatusOr<int> NativeHandle() override { return epoll_fd_; }
   absl::Status AfterFork() override;
@@ -152,7 +155,11 @@ class EpollPoller final : public internal::PollerBase<EpollPoller, EpollState> {
 
   int epoll_fd_;
   internal::WakeFd wake_fd_;
-  std::vector<epoll_event> kernel_events_;  // max_events long, reused
+  // The int a wait passes, kept rather than divided down from
+  // kernel_events_'s length in bytes by 12 in every wait.
+  const int max_events_;
+  // max_events long and one more, for Collect()'s sentinel; reused.
+  std::vector<epoll_event> kernel_events_;
   bool has_epoll_pwait2_ = false;
   bool woken_ = false;  // Collect() saw the wake eventfd
 };

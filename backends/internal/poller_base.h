@@ -100,11 +100,16 @@ class PollerBase : public Poller {
                        : std::unique_lock<std::mutex>(mutex_, std::defer_lock);
   }
 
+  // The table lock itself, for a backend's path taken only with
+  // registration_from_any_thread, where LockTable() would test it again.
+  std::mutex& table_mutex() const { return mutex_; }
+
   // Starts a wait's batch (under the table lock) and records the waiting
-  // thread.
+  // thread. The lock is taken out of line, as Add's and Del's are: without
+  // registration_from_any_thread a wait keeps no lock object (a register and
+  // a stack slot across its system call) and tests the option once.
   void BeginWait() {
-    std::unique_lock<std::mutex> lock = LockTable();
-    if (any_thread_) waiter_ = std::this_thread::get_id();
+    if (ABSL_PREDICT_FALSE(any_thread_)) return BeginWaitLocked();
     table_.BeginBatch();
   }
 
@@ -124,6 +129,12 @@ class PollerBase : public Poller {
   absl::Status Add(const EventObject& ev, Trigger trigger) final {
     if (ABSL_PREDICT_FALSE(any_thread_)) return AddLocked(ev, trigger);
     return AddUnlocked(ev, trigger);
+  }
+
+  ABSL_ATTRIBUTE_NOINLINE void BeginWaitLocked() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiter_ = std::this_thread::get_id();
+    table_.BeginBatch();
   }
 
   ABSL_ATTRIBUTE_NOINLINE absl::Status AddLocked(const EventObject& ev,

@@ -35,6 +35,8 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/attributes.h"
+#include "absl/base/optimization.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
@@ -242,7 +244,7 @@ class RegistrationTable {
   void BeginBatch() {
     batch_size_ = 0;
     epoch_base_ += kOneEpoch;
-    if (epoch_base_ == 0) ResetEpochs();
+    if (ABSL_PREDICT_FALSE(epoch_base_ == 0)) ResetEpochs();
   }
 
   bool batch_full() const { return batch_size_ == batch_.size(); }
@@ -390,7 +392,8 @@ class RegistrationTable {
 
   static Events Interest(Events events) { return events & kInterestBits; }
 
-  void ResetEpochs() {
+  // Out of line: a wait need not carry a loop it runs once in 2^32 waits.
+  ABSL_ATTRIBUTE_NOINLINE void ResetEpochs() {
     // Once per 2^32 waits: forget every batch position, so a position
     // recorded 2^32 waits ago can never pass for a current one.
     for (Entry& entry : entries_) entry.batch_position = 0;
