@@ -125,7 +125,7 @@ class RegistrationTable {
 
   // Null when `fd` is not registered.
   Entry* Find(int fd) {
-    if (static_cast<std::size_t>(fd) >= entries_.size()) return nullptr;
+    if (!Reached(fd)) return nullptr;  // a negative fd too
     Entry& entry = entries_[static_cast<std::size_t>(fd)];
     return entry.registered() ? &entry : nullptr;
   }
@@ -137,23 +137,21 @@ class RegistrationTable {
   // reaches `fd` (a registered fd's entry, say).
   Entry& At(int fd) { return entries_[static_cast<std::size_t>(fd)]; }
 
+  // Whether the table reaches fd number `fd` (false for a negative one):
+  // Reach() then allocates nothing. One comparison with a member (reach_),
+  // not the vector's end less its start.
+  bool Reached(int fd) const { return static_cast<std::size_t>(fd) < reach_; }
+
   // Whether `fd` is one the table reaches and has no registration for: true
   // only for an fd add may take without growing the table.
-  // Whether the table reaches fd number `fd` (>= 0): Reach() then
-  // allocates nothing.
-  bool Reached(int fd) const {
-    return static_cast<std::size_t>(fd) < entries_.size();
-  }
-
   bool Vacant(int fd) const {
-    return static_cast<std::size_t>(fd) < entries_.size() &&
-           !entries_[static_cast<std::size_t>(fd)].registered();
+    return Reached(fd) && !entries_[static_cast<std::size_t>(fd)].registered();
   }
 
   // The State the fd number keeps, registered or not; null if the table
   // never reached it (a State{} then).
   const State* KeptState(int fd) const {
-    if (static_cast<std::size_t>(fd) >= entries_.size()) return nullptr;
+    if (!Reached(fd)) return nullptr;
     return &entries_[static_cast<std::size_t>(fd)].state;
   }
 
@@ -163,9 +161,10 @@ class RegistrationTable {
   // backend reaches it before it hands the kernel the user data.
   void Reach(int fd) {
     const auto index = static_cast<std::size_t>(fd);
-    if (index >= entries_.size()) {
+    if (index >= reach_) {
       // Geometric growth: adds of ascending fds stay amortised O(1).
       entries_.resize(std::max(index + 1, entries_.size() * 2));
+      reach_ = entries_.size();
     }
   }
 
@@ -398,6 +397,7 @@ class RegistrationTable {
   }
 
   std::vector<Entry> entries_;  // indexed by fd
+  std::size_t reach_ = 0;       // entries_.size(), for Reached()
   std::size_t size_ = 0;
   std::vector<EventObject> batch_;  // max_events long, reused by every wait
   std::size_t batch_size_ = 0;
