@@ -35,6 +35,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/base/optimization.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/types/span.h"
@@ -180,9 +181,15 @@ class RegistrationTable {
   Entry& InsertReached(const EventObject& ev, Trigger trigger) {
     const auto index = static_cast<std::size_t>(ev.fd);
     Entry& entry = entries_[index];
-    entry.registration =
-        Registration{ev.fd, ev.kind, Interest(ev.events), trigger, ev.token};
-    entry.batch_position = 0;
+    // The fd, kind, interest and token are where an EventObject has them
+    // (the static_asserts above): one 16-byte copy, then the two bytes that
+    // differ, rather than a Registration assembled field by field.
+    std::memcpy(static_cast<void*>(&entry.registration), &ev,
+                sizeof(EventObject));
+    entry.registration.interest = Interest(ev.events);
+    entry.registration.trigger = trigger;
+    // No batch_position store: Erase() leaves none current (see there), so
+    // the number's last position is already one no batch has.
     ++size_;
     return entry;
   }
@@ -203,9 +210,17 @@ class RegistrationTable {
 
   // The same for a registered entry the caller has already found.
   void Erase(Entry& entry, bool scrub = true) {
-    if (scrub && InBatch(entry)) {
-      batch_[BatchIndex(entry)] =
-          EventObject{-1, EventKind::kServer, Events::kNone, 0};
+    if (ABSL_PREDICT_FALSE(InBatch(entry))) {
+      if (scrub) {
+        batch_[BatchIndex(entry)] =
+            EventObject{-1, EventKind::kServer, Events::kNone, 0};
+      }
+      // Forgotten here, where it is rarely current, rather than on every
+      // Insert(): a later registration of the number must not scrub this
+      // batch's result (another fd's, if this one was scrubbed). A position
+      // that is not current stays so: epochs only grow, and ResetEpochs()
+      // forgets them all.
+      entry.batch_position = 0;
     }
     entry.registration = Registration{};
     --size_;
