@@ -108,7 +108,7 @@ absl::Status PollPoller::DelFromKernelChecked(
     poll_returned_.wait(lock, [&] { return poll_round_ != round; });
     return absl::OkStatus();
   }
-  Rebuild();  // stale: slots are meaningful again
+  if (pollfds_stale_) Rebuild();  // slots are meaningful again
   RemoveSlot(entry);
   return absl::OkStatus();
 }
@@ -195,6 +195,8 @@ bool PollPoller::Collect(int ready) {
   // first slot to there: two plain runs over the array, which stop as soon
   // as every ready slot has been seen. poll(2) reports each fd (one slot)
   // once per call, readable and writable merged: no merge check.
+  // Dels since the last scan may have left next_scan_ past the end.
+  if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
   Table::Filler batch(table_);
   pollfd* const slots = pollfds_.data();
   pollfd* slot = slots + next_scan_;

@@ -104,8 +104,9 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   // their common case compiles into PollerBase's Add and Del: one function
   // per add or del rather than two, each pushing and popping its registers
   // around a few stores. The *Checked functions take the rarer cases: the
-  // fcntl check of each added fd, another thread's change during a poll, a
-  // stale array.
+  // fcntl check of each added fd, a full array, and every change with
+  // registration from any thread (another thread's change during a poll, a
+  // stale array).
   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
   ABSL_ATTRIBUTE_NOINLINE absl::Status AddToKernelChecked(const EventObject& ev,
                                                           Trigger trigger);
@@ -144,7 +145,9 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
   internal::WakeFd wake_fd_;
   std::vector<pollfd> pollfds_;  // [0] is the wake fd
-  std::size_t next_scan_ = 1;    // where the next result scan starts
+  // Where the next result scan starts; past the end after dels, until the
+  // next scan (Collect) starts from 1 instead.
+  std::size_t next_scan_ = 1;
 
   // Registration from any thread (all guarded by the table lock, but
   // user_wake_). The waiter is inside ppoll with the array.
@@ -157,9 +160,12 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::AddToKernel(
     const EventObject& ev, Trigger trigger) {
-  // A full array, too, so that AppendSlot's push_back cannot reallocate
-  // here: the common path then makes no call.
-  if (ABSL_PREDICT_FALSE(check_fd_on_add_ || in_poll_ || pollfds_stale_ ||
+  // Registration from any thread takes the checked path whole: only with it
+  // can a poll be under way or the array be stale, and PollerBase::Add has
+  // just tested the same flag, so without it the test costs nothing. A full
+  // array, too, so that AppendSlot's push_back cannot reallocate here: the
+  // common path then makes no call.
+  if (ABSL_PREDICT_FALSE(any_thread() || check_fd_on_add_ ||
                          pollfds_.size() == pollfds_.capacity())) {
     return AddToKernelChecked(ev, trigger);
   }
@@ -169,7 +175,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::AddToKernel(
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::DelFromKernel(
     int /*fd*/, Entry& entry, std::unique_lock<std::mutex>& lock) {
-  if (ABSL_PREDICT_FALSE(in_poll_ || pollfds_stale_)) {
+  // As in AddToKernel: PollerBase::Del has just tested the flag.
+  if (ABSL_PREDICT_FALSE(any_thread())) {
     return DelFromKernelChecked(entry, lock);
   }
   RemoveSlot(entry);
@@ -196,7 +203,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::RemoveSlot(Entry& entry) {
         static_cast<std::uint32_t>(slot);
   }
   pollfds_.pop_back();
-  if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
+  // next_scan_ may now be past the end: Collect() brings it back before it
+  // scans, once per wait rather than once per del.
   table_.Erase(entry, MayScrubBatch());
 }
 
