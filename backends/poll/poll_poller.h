@@ -194,13 +194,14 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::AppendSlot(
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::RemoveSlot(Entry& entry) {
-  const std::size_t slot = entry.state.slot;
-  const std::size_t last = pollfds_.size() - 1;
-  if (slot != last) {
-    pollfds_[slot] = pollfds_[last];
+  // Compared as pointers: the index of the last slot would take the array's
+  // size, a subtraction and a shift more.
+  pollfd* const hole = pollfds_.data() + entry.state.slot;
+  pollfd* const last = &pollfds_.back();
+  if (hole != last) {
+    *hole = *last;
     // The last slot's fd is registered, so the table reaches it.
-    table_.At(SlotFd(pollfds_[slot])).state.slot =
-        static_cast<std::uint32_t>(slot);
+    table_.At(SlotFd(*hole)).state.slot = entry.state.slot;
   }
   pollfds_.pop_back();
   // next_scan_ may now be past the end: Collect() brings it back before it
