@@ -187,7 +187,7 @@ class PollerBase : public Poller {
   // none but its bits (kPriority only where the backend has it).
   bool AcceptsInterest(Events events) const {
     return events != Events::kNone &&
-           (events & ~accepted_interest_) == Events::kNone;
+           (events & refused_interest_) == Events::kNone;
   }
 
   absl::Status Modify(const EventObject& ev, Trigger trigger) final {
@@ -246,9 +246,12 @@ class PollerBase : public Poller {
 
   Derived& derived() { return static_cast<Derived&>(*this); }
 
-  // kInterestBits, less kPriority where the backend has no priority.
-  const Events accepted_interest_ =
-      supports_priority() ? kInterestBits : kInterestBits & ~Events::kPriority;
+  // The bits AcceptsInterest() refuses: all but kInterestBits, and
+  // kPriority where the backend has no priority. Kept complemented, so that
+  // the test is one AND with memory.
+  const Events refused_interest_ =
+      ~(supports_priority() ? kInterestBits
+                            : kInterestBits & ~Events::kPriority);
   bool any_thread_ = false;
   mutable std::mutex mutex_;
   std::thread::id waiter_;  // guarded by mutex_

@@ -169,24 +169,28 @@ class RegistrationTable {
     }
   }
 
-  // Precondition: CheckAdd() passed. May allocate (Reach(ev.fd)); never
-  // called from wait(). Keeps the fd number's State.
+  // Precondition: `fd` is not registered. Keeps only the interest bits of
+  // ev.events. May allocate (Reach(ev.fd)); never called from wait(). Keeps
+  // the fd number's State.
   Entry& Insert(const EventObject& ev, Trigger trigger) {
     Reach(ev.fd);
-    return InsertReached(ev, trigger);
+    Entry& entry = InsertReached(ev, trigger);
+    entry.registration.interest = Interest(ev.events);
+    return entry;
   }
 
   // Insert() without the growth check, for an fd the table reaches
-  // already (PollerBase::Add reaches every fd it hands a backend).
+  // already (PollerBase::Add reaches every fd it hands a backend), and
+  // without masking the interest: precondition, CheckAdd() passed, so
+  // ev.events holds interest bits only.
   Entry& InsertReached(const EventObject& ev, Trigger trigger) {
     const auto index = static_cast<std::size_t>(ev.fd);
     Entry& entry = entries_[index];
     // The fd, kind, interest and token are where an EventObject has them
-    // (the static_asserts above): one 16-byte copy, then the two bytes that
-    // differ, rather than a Registration assembled field by field.
+    // (the static_asserts above): one 16-byte copy, then the trigger byte,
+    // rather than a Registration assembled field by field.
     std::memcpy(static_cast<void*>(&entry.registration), &ev,
                 sizeof(EventObject));
-    entry.registration.interest = Interest(ev.events);
     entry.registration.trigger = trigger;
     // No batch_position store: Erase() leaves none current (see there), so
     // the number's last position is already one no batch has.
