@@ -28,6 +28,17 @@
 // calls into the backend are static (CRTP), so a public call costs one
 // virtual call, as it did when each backend implemented the public methods
 // itself, and an event none.
+//
+// A backend whose common add and del make no system call (poll) may also
+// derive with kInlineChanges = true and supply
+//
+//   bool CanAddInline() const;  // whether AddInline can take an add now
+//   void AddInline(const EventObject& ev, Trigger trigger);
+//   void DelInline(Entry& entry);
+//
+// which Add and Del call without registration from any thread and once
+// every check has passed, with nothing around them but one combined test;
+// AddToKernel and DelFromKernel then take every other case, out of line.
 
 #ifndef POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
 #define POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
@@ -60,7 +71,7 @@ absl::Status UnsupportedTrigger(std::string_view method, int fd,
 absl::Status UnsupportedPriority(std::string_view method, int fd,
                                  Backend backend);
 
-template <typename Derived, typename State>
+template <typename Derived, typename State, bool kInlineChanges = false>
 class PollerBase : public Poller {
  public:
   // Poller::add(), modify() and del() again, for a caller whose static type
@@ -122,7 +133,27 @@ class PollerBase : public Poller {
   // registration_from_any_thread the common path then holds no lock object
   // and keeps no registers for one.
   absl::Status Add(const EventObject& ev, Trigger trigger) final {
-    if (ABSL_PREDICT_FALSE(any_thread_)) return AddLocked(ev, trigger);
+    if constexpr (kInlineChanges) {
+      // Everything but the backend's inline add is behind one call, which
+      // the common path branches around: GCC then gives that path no stack
+      // frame and saves no register (shrink-wrapping), where a choice of
+      // calls has it set up for them all on entry.
+      if (ABSL_PREDICT_TRUE(!any_thread_ && Passes(ev, trigger) &&
+                            derived().CanAddInline())) {
+        derived().AddInline(ev, trigger);
+        return absl::OkStatus();
+      }
+      return AddOutOfLine(ev, trigger);
+    } else {
+      if (ABSL_PREDICT_FALSE(any_thread_)) return AddLocked(ev, trigger);
+      return AddUnlocked(ev, trigger);
+    }
+  }
+
+  // Add, for kInlineChanges, where its inline path declined.
+  ABSL_ATTRIBUTE_NOINLINE absl::Status AddOutOfLine(const EventObject& ev,
+                                                    Trigger trigger) {
+    std::unique_lock<std::mutex> lock = LockTable();
     return AddUnlocked(ev, trigger);
   }
 
@@ -139,11 +170,17 @@ class PollerBase : public Poller {
     // any (or whose fd the table has not reached yet) takes the checks one
     // by one, in the contract's order, so the first failing one still
     // decides the error.
-    if (ABSL_PREDICT_FALSE(!table_.Vacant(ev.fd) ||
-                           !AcceptsInterest(ev.events) || !supports(trigger))) {
+    if (ABSL_PREDICT_FALSE(!Passes(ev, trigger))) {
       return AddChecked(ev, trigger);
     }
     return derived().AddToKernel(ev, trigger);
+  }
+
+  // Whether an add of `ev` passes every check (and the table reaches its
+  // fd already): one test, whose failure CheckAdd then takes apart.
+  bool Passes(const EventObject& ev, Trigger trigger) const {
+    return table_.Vacant(ev.fd) && AcceptsInterest(ev.events) &&
+           supports(trigger);
   }
 
   // AddUnlocked's other way to the backend, out of line, so that the common
@@ -205,10 +242,29 @@ class PollerBase : public Poller {
   }
 
   absl::Status Del(int fd) final {
-    if (ABSL_PREDICT_FALSE(any_thread_)) return DelLocked(fd);
-    // Owns nothing: a backend releases the lock only with the option.
-    std::unique_lock<std::mutex> no_lock;
-    return DelUnlocked(fd, no_lock);
+    if constexpr (kInlineChanges) {
+      // As in Add: one call, branched around. The table is read only once
+      // the option is known to be off (with it, only under the lock).
+      if (ABSL_PREDICT_TRUE(!any_thread_)) {
+        if (Entry* const entry = table_.Find(fd);
+            ABSL_PREDICT_TRUE(entry != nullptr)) {
+          derived().DelInline(*entry);
+          return absl::OkStatus();
+        }
+      }
+      return DelOutOfLine(fd);
+    } else {
+      if (ABSL_PREDICT_FALSE(any_thread_)) return DelLocked(fd);
+      // Owns nothing: a backend releases the lock only with the option.
+      std::unique_lock<std::mutex> no_lock;
+      return DelUnlocked(fd, no_lock);
+    }
+  }
+
+  // Del, for kInlineChanges, where its inline path declined.
+  ABSL_ATTRIBUTE_NOINLINE absl::Status DelOutOfLine(int fd) {
+    std::unique_lock<std::mutex> lock = LockTable();
+    return DelUnlocked(fd, lock);
   }
 
   ABSL_ATTRIBUTE_NOINLINE absl::Status DelLocked(int fd) {

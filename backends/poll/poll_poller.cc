@@ -63,8 +63,7 @@ PollPoller::PollPoller(internal::WakeFd wake_fd, int max_events)
   pollfds_.push_back(pollfd{wake_fd_.read_fd(), POLLIN, 0});
 }
 
-absl::Status PollPoller::AddToKernelChecked(const EventObject& ev,
-                                            Trigger trigger) {
+absl::Status PollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
@@ -96,8 +95,8 @@ absl::Status PollPoller::ModifyInKernel(const EventObject& ev,
   return absl::OkStatus();
 }
 
-absl::Status PollPoller::DelFromKernelChecked(
-    Entry& entry, std::unique_lock<std::mutex>& lock) {
+absl::Status PollPoller::DelFromKernel(int /*fd*/, Entry& entry,
+                                       std::unique_lock<std::mutex>& lock) {
   if (in_poll_) {
     // ppoll holds a reference to every file it polls until it returns, so
     // the caller's close would release nothing: wake the waiter and return

@@ -84,7 +84,9 @@ struct PollState {
   bool disarmed = false;   // a oneshot that fired (its slot holds ~fd)
 };
 
-class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
+class PollPoller final
+    : public internal::PollerBase<PollPoller, PollState,
+                                  /*kInlineChanges=*/true> {
  public:
   // PollPoller::Create()
   //
@@ -96,25 +98,30 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   ~PollPoller() override = default;
 
  private:
-  friend class internal::PollerBase<PollPoller, PollState>;
+  friend class internal::PollerBase<PollPoller, PollState, true>;
 
   PollPoller(internal::WakeFd wake_fd, int max_events);
 
-  // AddToKernel and DelFromKernel are inline (below the class), so that
-  // their common case compiles into PollerBase's Add and Del: one function
-  // per add or del rather than two, each pushing and popping its registers
-  // around a few stores. The *Checked functions take the rarer cases: the
-  // fcntl check of each added fd, a full array, and every change with
-  // registration from any thread (another thread's change during a poll, a
-  // stale array).
+  // PollerBase's inline changes (kInlineChanges), inline below the class,
+  // so that they compile into PollerBase's Add and Del: one function per
+  // add or del, with no stack frame. The base calls them only without
+  // registration from any thread, so no poll is under way and the array is
+  // current; CanAddInline leaves out the fcntl check of each added fd and a
+  // full array, so that AppendSlot's push_back cannot reallocate there.
+  bool CanAddInline() const {
+    return !check_fd_on_add_ && pollfds_.size() != pollfds_.capacity();
+  }
+  void AddInline(const EventObject& ev, Trigger trigger) {
+    AppendSlot(ev, trigger);
+  }
+  void DelInline(Entry& entry) { RemoveSlot(entry); }
+  // Every other add and del: the fcntl check, a full array, and every
+  // change with registration from any thread (another thread's change
+  // during a poll, a stale array).
   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
-  ABSL_ATTRIBUTE_NOINLINE absl::Status AddToKernelChecked(const EventObject& ev,
-                                                          Trigger trigger);
   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
   absl::Status DelFromKernel(int fd, Entry& entry,
                              std::unique_lock<std::mutex>& lock);
-  ABSL_ATTRIBUTE_NOINLINE absl::Status DelFromKernelChecked(
-      Entry& entry, std::unique_lock<std::mutex>& lock);
   // A new last slot for `ev`, and its registration. The array is current.
   void AppendSlot(const EventObject& ev, Trigger trigger);
   // Swaps the last slot into `entry`'s and forgets the registration. The
@@ -157,31 +164,6 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   std::condition_variable poll_returned_;
   std::atomic<bool> user_wake_{false};  // wake() as opposed to a change
 };
-
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::AddToKernel(
-    const EventObject& ev, Trigger trigger) {
-  // Registration from any thread takes the checked path whole: only with it
-  // can a poll be under way or the array be stale, and PollerBase::Add has
-  // just tested the same flag, so without it the test costs nothing. A full
-  // array, too, so that AppendSlot's push_back cannot reallocate here: the
-  // common path then makes no call.
-  if (ABSL_PREDICT_FALSE(any_thread() || check_fd_on_add_ ||
-                         pollfds_.size() == pollfds_.capacity())) {
-    return AddToKernelChecked(ev, trigger);
-  }
-  AppendSlot(ev, trigger);
-  return absl::OkStatus();
-}
-
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::DelFromKernel(
-    int /*fd*/, Entry& entry, std::unique_lock<std::mutex>& lock) {
-  // As in AddToKernel: PollerBase::Del has just tested the flag.
-  if (ABSL_PREDICT_FALSE(any_thread())) {
-    return DelFromKernelChecked(entry, lock);
-  }
-  RemoveSlot(entry);
-  return absl::OkStatus();
-}
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::AppendSlot(
     const EventObject& ev, Trigger trigger) {
