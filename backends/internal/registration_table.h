@@ -92,8 +92,10 @@ class RegistrationTable {
   // kqueue), 64 for io_uring's: aligned to its size, so an entry never
   // straddles a cache line and &entries_[fd] is one shift and one add.
   struct alignas(kEntryBytes) Entry {
-    // registration.fd is -1 while the fd number is not registered. First,
-    // and laid out as an EventObject: a result is its first 16 bytes.
+    // registration.fd is -1 while the fd number is not registered (its
+    // other fields are then the last registration's, and mean nothing).
+    // First, and laid out as an EventObject: a result is its first 16
+    // bytes.
     Registration registration;
     // The fd's place in the result batch: the batch's epoch in the high 32
     // bits, the index in the low 32; current only while the epoch is the
@@ -226,11 +228,10 @@ class RegistrationTable {
       // forgets them all.
       entry.batch_position = 0;
     }
-    // Copied from a constant: GCC assembles Registration{} field by field,
-    // five stores, where this is one 16-byte load and store.
-    static constexpr Registration kUnregistered{};
-    std::memcpy(static_cast<void*>(&entry.registration), &kUnregistered,
-                sizeof(Registration));
+    // Only the fd: the rest of the registration is read only while it is
+    // registered (registered() first, or Find()), and the next Insert()
+    // writes all of it.
+    entry.registration.fd = -1;
     --size_;
   }
 
