@@ -77,6 +77,7 @@ absl::Status PollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   }
   if (pollfds_stale_) Rebuild();  // slots are meaningful again
   AppendSlot(ev, trigger);
+  table_.At(ev.fd).state.disarmed = false;
   return absl::OkStatus();
 }
 

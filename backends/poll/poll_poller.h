@@ -81,7 +81,9 @@ namespace pollio {
 // PollPoller's per-fd state in the registration table.
 struct PollState {
   std::uint32_t slot = 0;  // index of the fd's pollfd in pollfds_
-  bool disarmed = false;   // a oneshot that fired (its slot holds ~fd)
+  // A oneshot that fired (its slot holds ~fd). Kept current only with
+  // registration from any thread, for Rebuild().
+  bool disarmed = false;
 };
 
 class PollPoller final
@@ -112,6 +114,8 @@ class PollPoller final
     return !check_fd_on_add_ && pollfds_.size() != pollfds_.capacity();
   }
   void AddInline(const EventObject& ev, Trigger trigger) {
+    // state.disarmed is left as it was: only Rebuild() reads it, and only
+    // registration from any thread, fixed at Create, ever rebuilds.
     AppendSlot(ev, trigger);
   }
   void DelInline(Entry& entry) { RemoveSlot(entry); }
@@ -122,7 +126,8 @@ class PollPoller final
   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
   absl::Status DelFromKernel(int fd, Entry& entry,
                              std::unique_lock<std::mutex>& lock);
-  // A new last slot for `ev`, and its registration. The array is current.
+  // A new last slot for `ev`, and its registration, but for
+  // state.disarmed. The array is current.
   void AppendSlot(const EventObject& ev, Trigger trigger);
   // Swaps the last slot into `entry`'s and forgets the registration. The
   // array is current.
@@ -170,9 +175,10 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::AppendSlot(
   const std::size_t slot = pollfds_.size();
   pollfds_.push_back(pollfd{
       ev.fd, static_cast<short>(internal::ToPollMaskByTable(ev.events)), 0});
-  Entry& entry = table_.InsertReached(ev, trigger);
-  entry.state.slot = static_cast<std::uint32_t>(slot);
-  entry.state.disarmed = false;  // the fd number's last registration's
+  // state.disarmed is the caller's: the fd number's last registration's
+  // until then.
+  table_.InsertReached(ev, trigger).state.slot =
+      static_cast<std::uint32_t>(slot);
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::RemoveSlot(Entry& entry) {
