@@ -32,6 +32,7 @@
 // A backend whose common add and del make no system call (poll) may also
 // derive with kInlineChanges = true and supply
 //
+//   static constexpr unsigned kCapabilities;  // what it passes Poller
 //   bool CanAddInline() const;  // whether AddInline can take an add now
 //   void AddInline(const EventObject& ev, Trigger trigger);
 //   void DelInline(Entry& entry);
@@ -43,6 +44,7 @@
 #ifndef POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
 #define POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
 
+#include <assert.h>
 #include <fcntl.h>
 
 #include <cstddef>
@@ -94,7 +96,11 @@ class PollerBase : public Poller {
   using Entry = typename Table::Entry;
 
   PollerBase(Backend backend, unsigned capabilities, int max_events)
-      : Poller(backend, capabilities), table_(max_events) {}
+      : Poller(backend, capabilities), table_(max_events) {
+    if constexpr (kInlineChanges) {
+      assert(capabilities == Derived::kCapabilities);  // PassesInline's
+    }
+  }
 
   // PollerOptions::registration_from_any_thread, set by Create before the
   // poller is shared.
@@ -138,7 +144,7 @@ class PollerBase : public Poller {
       // the common path branches around: GCC then gives that path no stack
       // frame and saves no register (shrink-wrapping), where a choice of
       // calls has it set up for them all on entry.
-      if (ABSL_PREDICT_TRUE(!any_thread_ && Passes(ev, trigger) &&
+      if (ABSL_PREDICT_TRUE(!any_thread_ && PassesInline(ev, trigger) &&
                             derived().CanAddInline())) {
         derived().AddInline(ev, trigger);
         return absl::OkStatus();
@@ -181,6 +187,21 @@ class PollerBase : public Poller {
   bool Passes(const EventObject& ev, Trigger trigger) const {
     return table_.Vacant(ev.fd) && AcceptsInterest(ev.events) &&
            supports(trigger);
+  }
+
+  // Passes(), from the backend's capabilities as constants: the interest
+  // and trigger tests then take no load, and fold away where the caller's
+  // arguments are constants too.
+  bool PassesInline(const EventObject& ev, Trigger trigger) const {
+    constexpr unsigned kCapabilities = Derived::kCapabilities;
+    constexpr Events kRefused =
+        ~((kCapabilities & kPriorityInterest) != 0
+              ? kInterestBits
+              : kInterestBits & ~Events::kPriority);
+    const auto value = static_cast<unsigned>(trigger);
+    return table_.Vacant(ev.fd) && ev.events != Events::kNone &&
+           (ev.events & kRefused) == Events::kNone && value < 8 &&
+           ((kCapabilities >> value) & 1u) != 0;
   }
 
   // AddUnlocked's other way to the backend, out of line, so that the common

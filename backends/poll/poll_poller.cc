@@ -24,7 +24,6 @@
 #include "event/event.h"
 
 namespace pollio {
-namespace {
 
 // ppoll(2): Linux, FreeBSD 11+, OpenBSD 5.4+, NetBSD 10+, DragonFly 4.6+.
 // macOS has none, and gets poll(2) with millisecond timeouts.
@@ -32,14 +31,6 @@ namespace {
     defined(__NetBSD__) || defined(__DragonFly__)
 #define POLLIO_HAVE_PPOLL 1
 #endif
-
-// Every trigger but kEdge: poll(2) reports levels only.
-constexpr unsigned kPollTriggers =
-    1u << static_cast<unsigned>(Trigger::kLevel) |
-    1u << static_cast<unsigned>(Trigger::kOneshot) |
-    1u << static_cast<unsigned>(Trigger::kExclusive);
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<PollPoller>> PollPoller::Create(
     PollerOptions options) {
@@ -58,7 +49,7 @@ absl::StatusOr<std::unique_ptr<PollPoller>> PollPoller::Create(
 }
 
 PollPoller::PollPoller(internal::WakeFd wake_fd, int max_events)
-    : PollerBase(Backend::kPoll, kPollTriggers | kPriorityInterest, max_events),
+    : PollerBase(Backend::kPoll, kCapabilities, max_events),
       wake_fd_(std::move(wake_fd)) {
   pollfds_.push_back(pollfd{wake_fd_.read_fd(), POLLIN, 0});
 }

@@ -104,6 +104,13 @@ class PollPoller final
 
   PollPoller(internal::WakeFd wake_fd, int max_events);
 
+  // Every trigger but kEdge (poll(2) reports levels only), and kPriority.
+  // A constant, for PollerBase's inline add.
+  static constexpr unsigned kCapabilities =
+      1u << static_cast<unsigned>(Trigger::kLevel) |
+      1u << static_cast<unsigned>(Trigger::kOneshot) |
+      1u << static_cast<unsigned>(Trigger::kExclusive) | kPriorityInterest;
+
   // PollerBase's inline changes (kInlineChanges), inline below the class,
   // so that they compile into PollerBase's Add and Del: one function per
   // add or del, with no stack frame. The base calls them only without
