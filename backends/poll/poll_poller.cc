@@ -217,7 +217,7 @@ bool PollPoller::Collect(int ready) {
       batch.AddFirst(entry, internal::FromPollResult(
                                 static_cast<unsigned short>(slot->revents)));
       if (ABSL_PREDICT_FALSE(entry.registration.trigger == Trigger::kOneshot)) {
-        slot->fd = ~fd;
+        slot->fd = DisarmedFd(fd);
         entry.state.disarmed = true;
       }
     }
@@ -238,7 +238,7 @@ void PollPoller::Rebuild() {
     const int fd = entry.registration.fd;
     entry.state.slot = static_cast<std::uint32_t>(pollfds_.size());
     pollfds_.push_back(pollfd{
-        entry.state.disarmed ? ~fd : fd,
+        entry.state.disarmed ? DisarmedFd(fd) : fd,
         static_cast<short>(internal::ToPollMask(entry.registration.interest)),
         0});
   });

@@ -81,8 +81,8 @@ namespace pollio {
 // PollPoller's per-fd state in the registration table.
 struct PollState {
   std::uint32_t slot = 0;  // index of the fd's pollfd in pollfds_
-  // A oneshot that fired (its slot holds ~fd). Kept current only with
-  // registration from any thread, for Rebuild().
+  // A oneshot that fired (its slot holds DisarmedFd(fd)). Kept current
+  // only with registration from any thread, for Rebuild().
   bool disarmed = false;
 };
 
@@ -139,10 +139,13 @@ class PollPoller final
   // Swaps the last slot into `entry`'s and forgets the registration. The
   // array is current.
   void RemoveSlot(Entry& entry);
-  // A disarmed slot holds ~fd (negative, so poll(2) skips it; ~~fd == fd).
-  static int SlotFd(const pollfd& slot) {
-    return slot.fd < 0 ? ~slot.fd : slot.fd;
+  // A disarmed slot holds the fd with the sign bit set: negative, so
+  // poll(2) skips it, and one AND gives the fd back, where ~fd would take a
+  // test or a shift and an XOR (del reads it for every slot it moves).
+  static int DisarmedFd(int fd) {
+    return static_cast<int>(static_cast<unsigned>(fd) | 0x80000000u);
   }
+  static int SlotFd(const pollfd& slot) { return slot.fd & 0x7fffffff; }
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;
