@@ -135,37 +135,32 @@ class PollerBase : public Poller {
   Table table_;
 
  private:
-  // Add and Del take the table lock out of line: without
-  // registration_from_any_thread the common path then holds no lock object
-  // and keeps no registers for one.
+  // Add and Del test the option and every argument at once, then make the
+  // change (a backend's inline change, or its kernel call); every other
+  // case goes through one out-of-line call, which the common path branches
+  // around. Without registration_from_any_thread that path then holds no
+  // lock object and keeps no registers for one, and for an inline change
+  // GCC gives it no stack frame at all (shrink-wrapping), where a choice of
+  // calls has the frame set up for them all on entry.
   absl::Status Add(const EventObject& ev, Trigger trigger) final {
     if constexpr (kInlineChanges) {
-      // Everything but the backend's inline add is behind one call, which
-      // the common path branches around: GCC then gives that path no stack
-      // frame and saves no register (shrink-wrapping), where a choice of
-      // calls has it set up for them all on entry.
       if (ABSL_PREDICT_TRUE(!any_thread_ && PassesInline(ev, trigger) &&
                             derived().CanAddInline())) {
         derived().AddInline(ev, trigger);
         return absl::OkStatus();
       }
-      return AddOutOfLine(ev, trigger);
     } else {
-      if (ABSL_PREDICT_FALSE(any_thread_)) return AddLocked(ev, trigger);
-      return AddUnlocked(ev, trigger);
+      if (ABSL_PREDICT_TRUE(!any_thread_ && Passes(ev, trigger))) {
+        return derived().AddToKernel(ev, trigger);
+      }
     }
+    return AddOutOfLine(ev, trigger);
   }
 
-  // Add, for kInlineChanges, where its inline path declined.
+  // Add where its common path declined: the lock, the checks one by one.
   ABSL_ATTRIBUTE_NOINLINE absl::Status AddOutOfLine(const EventObject& ev,
                                                     Trigger trigger) {
     std::unique_lock<std::mutex> lock = LockTable();
-    return AddUnlocked(ev, trigger);
-  }
-
-  ABSL_ATTRIBUTE_NOINLINE absl::Status AddLocked(const EventObject& ev,
-                                                 Trigger trigger) {
-    std::lock_guard<std::mutex> lock(mutex_);
     return AddUnlocked(ev, trigger);
   }
 
@@ -263,33 +258,25 @@ class PollerBase : public Poller {
   }
 
   absl::Status Del(int fd) final {
-    if constexpr (kInlineChanges) {
-      // As in Add: one call, branched around. The table is read only once
-      // the option is known to be off (with it, only under the lock).
-      if (ABSL_PREDICT_TRUE(!any_thread_)) {
-        if (Entry* const entry = table_.Find(fd);
-            ABSL_PREDICT_TRUE(entry != nullptr)) {
+    // As in Add. The table is read only once the option is known to be off
+    // (with it, only under the lock).
+    if (ABSL_PREDICT_TRUE(!any_thread_)) {
+      if (Entry* const entry = table_.Find(fd);
+          ABSL_PREDICT_TRUE(entry != nullptr)) {
+        if constexpr (kInlineChanges) {
           derived().DelInline(*entry);
           return absl::OkStatus();
+        } else {
+          return derived().DelFromKernel(fd, *entry, no_lock_);
         }
       }
-      return DelOutOfLine(fd);
-    } else {
-      if (ABSL_PREDICT_FALSE(any_thread_)) return DelLocked(fd);
-      // Owns nothing: a backend releases the lock only with the option.
-      std::unique_lock<std::mutex> no_lock;
-      return DelUnlocked(fd, no_lock);
     }
+    return DelOutOfLine(fd);
   }
 
-  // Del, for kInlineChanges, where its inline path declined.
+  // Del where its common path declined: the lock, a missing registration.
   ABSL_ATTRIBUTE_NOINLINE absl::Status DelOutOfLine(int fd) {
     std::unique_lock<std::mutex> lock = LockTable();
-    return DelUnlocked(fd, lock);
-  }
-
-  ABSL_ATTRIBUTE_NOINLINE absl::Status DelLocked(int fd) {
-    std::unique_lock<std::mutex> lock(mutex_);
     return DelUnlocked(fd, lock);
   }
 
@@ -332,6 +319,10 @@ class PollerBase : public Poller {
   bool any_thread_ = false;
   mutable std::mutex mutex_;
   std::thread::id waiter_;  // guarded by mutex_
+  // Owns nothing: DelFromKernel's lock without the option, which no
+  // backend then releases or takes (a member, so that Del builds and
+  // destroys no lock object around the call).
+  std::unique_lock<std::mutex> no_lock_;
 };
 
 }  // namespace internal
