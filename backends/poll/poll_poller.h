@@ -192,15 +192,13 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::AppendSlot(
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::RemoveSlot(Entry& entry) {
-  // Compared as pointers: the index of the last slot would take the array's
-  // size, a subtraction and a shift more.
+  // The last slot moves into the hole, without a test for the hole being
+  // the last slot: then the copy and the index store rewrite what is
+  // already there (the fd's own slot and index).
   pollfd* const hole = pollfds_.data() + entry.state.slot;
-  pollfd* const last = &pollfds_.back();
-  if (hole != last) {
-    *hole = *last;
-    // The last slot's fd is registered, so the table reaches it.
-    table_.At(SlotFd(*hole)).state.slot = entry.state.slot;
-  }
+  *hole = pollfds_.back();
+  // The last slot's fd is registered, so the table reaches it.
+  table_.At(SlotFd(*hole)).state.slot = entry.state.slot;
   pollfds_.pop_back();
   // next_scan_ may now be past the end: Collect() brings it back before it
   // scans, once per wait rather than once per del.
