@@ -189,10 +189,9 @@ class PollerBase : public Poller {
   // arguments are constants too.
   bool PassesInline(const EventObject& ev, Trigger trigger) const {
     constexpr unsigned kCapabilities = Derived::kCapabilities;
-    constexpr Events kRefused =
-        ~((kCapabilities & kPriorityInterest) != 0
-              ? kInterestBits
-              : kInterestBits & ~Events::kPriority);
+    constexpr Events kRefused = ~((kCapabilities & kPriorityInterest) != 0
+                                      ? kInterestBits
+                                      : kInterestBits & ~Events::kPriority);
     const auto value = static_cast<unsigned>(trigger);
     return table_.Vacant(ev.fd) && ev.events != Events::kNone &&
            (ev.events & kRefused) == Events::kNone && value < 8 &&
@@ -313,9 +312,8 @@ class PollerBase : public Poller {
   // The bits AcceptsInterest() refuses: all but kInterestBits, and
   // kPriority where the backend has no priority. Kept complemented, so that
   // the test is one AND with memory.
-  const Events refused_interest_ =
-      ~(supports_priority() ? kInterestBits
-                            : kInterestBits & ~Events::kPriority);
+  const Events refused_interest_ = ~(
+      supports_priority() ? kInterestBits : kInterestBits & ~Events::kPriority);
   bool any_thread_ = false;
   mutable std::mutex mutex_;
   std::thread::id waiter_;  // guarded by mutex_

@@ -86,9 +86,8 @@ struct PollState {
   bool disarmed = false;
 };
 
-class PollPoller final
-    : public internal::PollerBase<PollPoller, PollState,
-                                  /*kInlineChanges=*/true> {
+class PollPoller final : public internal::PollerBase<PollPoller, PollState,
+                                                     /*kInlineChanges=*/true> {
  public:
   // PollPoller::Create()
   //
