@@ -160,9 +160,14 @@ class PollerBase : public Poller {
   }
 
   // Add where its common path declined: the lock, the checks one by one.
+  // A lock_guard under the option rather than LockTable()'s unique_lock,
+  // whose release is a call with its own tests.
   ABSL_ATTRIBUTE_NOINLINE absl::Status AddOutOfLine(const EventObject& ev,
                                                     Trigger trigger) {
-    std::unique_lock<std::mutex> lock = LockTable();
+    if (any_thread_) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      return AddUnlocked(ev, trigger);
+    }
     return AddUnlocked(ev, trigger);
   }
 
@@ -277,8 +282,11 @@ class PollerBase : public Poller {
 
   // Del where its common path declined: the lock, a missing registration.
   ABSL_ATTRIBUTE_NOINLINE absl::Status DelOutOfLine(int fd) {
-    std::unique_lock<std::mutex> lock = LockTable();
-    return DelUnlocked(fd, lock);
+    if (any_thread_) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      return DelUnlocked(fd, lock);
+    }
+    return DelUnlocked(fd, no_lock_);
   }
 
   // Del under `lock`, the table lock (or, without the option, none).
