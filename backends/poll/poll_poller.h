@@ -111,11 +111,12 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState,
       1u << static_cast<unsigned>(Trigger::kExclusive) | kPriorityInterest;
 
   // PollerBase's inline changes (kInlineChanges), inline below the class,
-  // so that they compile into PollerBase's Add and Del: one function per
-  // add or del, with no stack frame. The base calls them only without
-  // registration from any thread, so no poll is under way and the array is
-  // current; CanAddInline leaves out the fcntl check of each added fd and a
-  // full array, so that AppendSlot's push_back cannot reallocate there.
+  // so that they compile into PollerBase's Add and Del, and through those
+  // into a caller of PollPoller, with no call. The base calls them only
+  // without registration from any thread, so no poll is under way and the
+  // array is current; CanAddInline leaves out the fcntl check of each added
+  // fd and a full array, so that AppendSlot's push_back cannot reallocate
+  // there.
   bool CanAddInline() const {
     return !check_fd_on_add_ && pollfds_.size() != pollfds_.capacity();
   }
