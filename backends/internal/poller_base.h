@@ -28,10 +28,24 @@
 // calls into the backend are static (CRTP), so a public call costs one
 // virtual call, as it did when each backend implemented the public methods
 // itself, and an event none.
+//
+// A backend whose common add and del make no system call (poll) may also
+// derive with kInlineChanges = true and supply
+//
+//   static constexpr unsigned kCapabilities;  // what it passes Poller
+//   bool CanAddInline() const;  // whether AddInline can take an add now
+//   void AddInline(const EventObject& ev, Trigger trigger);
+//   void DelInline(Entry& entry);
+//
+// which Add and Del call without registration from any thread and once
+// every check has passed, with nothing around them but one combined test;
+// AddToKernel and DelFromKernel then take every other case, out of line
+// (the lock, if any, held).
 
 #ifndef POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
 #define POLLIO_BACKENDS_INTERNAL_POLLER_BASE_H_
 
+#include <assert.h>
 #include <fcntl.h>
 
 #include <cstddef>
@@ -60,7 +74,7 @@ absl::Status UnsupportedTrigger(std::string_view method, int fd,
 absl::Status UnsupportedPriority(std::string_view method, int fd,
                                  Backend backend);
 
-template <typename Derived, typename State>
+template <typename Derived, typename State, bool kInlineChanges = false>
 class PollerBase : public Poller {
  public:
   // Poller::add(), modify() and del() again, for a caller whose static type
@@ -83,7 +97,11 @@ class PollerBase : public Poller {
   using Entry = typename Table::Entry;
 
   PollerBase(Backend backend, unsigned capabilities, int max_events)
-      : Poller(backend, capabilities), table_(max_events) {}
+      : Poller(backend, capabilities), table_(max_events) {
+    if constexpr (kInlineChanges) {
+      assert(capabilities == Derived::kCapabilities);  // PassesInline's
+    }
+  }
 
   // PollerOptions::registration_from_any_thread, set by Create before the
   // poller is shared.
@@ -123,12 +141,27 @@ class PollerBase : public Poller {
   Table table_;
 
  private:
-  // Add and Del take the table lock out of line: without
-  // registration_from_any_thread the common path then holds no lock object
-  // and keeps no registers for one.
+  // Add and Del test the option and every argument at once, then make the
+  // change (a backend's inline change, or its kernel call); every other
+  // case goes through one out-of-line call, which the common path branches
+  // around. Without registration_from_any_thread that path then holds no
+  // lock object and keeps no registers for one; with an inline change it is
+  // small enough (about 30 instructions) that GCC inlines it into a caller
+  // of the concrete class, whose constant arguments then fold the checks
+  // and the Status away.
   absl::Status Add(const EventObject& ev, Trigger trigger) final {
-    if (ABSL_PREDICT_FALSE(any_thread_)) return AddLocked(ev, trigger);
-    return AddUnlocked(ev, trigger);
+    if constexpr (kInlineChanges) {
+      if (ABSL_PREDICT_TRUE(!any_thread_ && PassesInline(ev, trigger) &&
+                            derived().CanAddInline())) {
+        derived().AddInline(ev, trigger);
+        return absl::OkStatus();
+      }
+    } else {
+      if (ABSL_PREDICT_TRUE(!any_thread_ && Passes(ev, trigger))) {
+        return derived().AddToKernel(ev, trigger);
+      }
+    }
+    return AddOutOfLine(ev, trigger);
   }
 
   ABSL_ATTRIBUTE_NOINLINE void BeginWaitLocked() {
@@ -137,9 +170,15 @@ class PollerBase : public Poller {
     table_.BeginBatch();
   }
 
-  ABSL_ATTRIBUTE_NOINLINE absl::Status AddLocked(const EventObject& ev,
-                                                 Trigger trigger) {
-    std::lock_guard<std::mutex> lock(mutex_);
+  // Add where its common path declined: the lock, the checks one by one.
+  // A lock_guard under the option rather than LockTable()'s unique_lock,
+  // whose release is a call with its own tests.
+  ABSL_ATTRIBUTE_NOINLINE absl::Status AddOutOfLine(const EventObject& ev,
+                                                    Trigger trigger) {
+    if (any_thread_) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      return AddUnlocked(ev, trigger);
+    }
     return AddUnlocked(ev, trigger);
   }
 
@@ -150,11 +189,31 @@ class PollerBase : public Poller {
     // any (or whose fd the table has not reached yet) takes the checks one
     // by one, in the contract's order, so the first failing one still
     // decides the error.
-    if (ABSL_PREDICT_FALSE(!table_.Vacant(ev.fd) ||
-                           !AcceptsInterest(ev.events) || !supports(trigger))) {
+    if (ABSL_PREDICT_FALSE(!Passes(ev, trigger))) {
       return AddChecked(ev, trigger);
     }
     return derived().AddToKernel(ev, trigger);
+  }
+
+  // Whether an add of `ev` passes every check (and the table reaches its
+  // fd already): one test, whose failure CheckAdd then takes apart.
+  bool Passes(const EventObject& ev, Trigger trigger) const {
+    return table_.Vacant(ev.fd) && AcceptsInterest(ev.events) &&
+           supports(trigger);
+  }
+
+  // Passes(), from the backend's capabilities as constants: the interest
+  // and trigger tests then take no load, and fold away where the caller's
+  // arguments are constants too.
+  bool PassesInline(const EventObject& ev, Trigger trigger) const {
+    constexpr unsigned kCapabilities = Derived::kCapabilities;
+    constexpr Events kRefused = ~((kCapabilities & kPriorityInterest) != 0
+                                      ? kInterestBits
+                                      : kInterestBits & ~Events::kPriority);
+    const auto value = static_cast<unsigned>(trigger);
+    return table_.Vacant(ev.fd) && ev.events != Events::kNone &&
+           (ev.events & kRefused) == Events::kNone && value < 8 &&
+           ((kCapabilities >> value) & 1u) != 0;
   }
 
   // AddUnlocked's other way to the backend, out of line, so that the common
@@ -198,7 +257,7 @@ class PollerBase : public Poller {
   // none but its bits (kPriority only where the backend has it).
   bool AcceptsInterest(Events events) const {
     return events != Events::kNone &&
-           (events & ~accepted_interest_) == Events::kNone;
+           (events & refused_interest_) == Events::kNone;
   }
 
   absl::Status Modify(const EventObject& ev, Trigger trigger) final {
@@ -216,15 +275,29 @@ class PollerBase : public Poller {
   }
 
   absl::Status Del(int fd) final {
-    if (ABSL_PREDICT_FALSE(any_thread_)) return DelLocked(fd);
-    // Owns nothing: a backend releases the lock only with the option.
-    std::unique_lock<std::mutex> no_lock;
-    return DelUnlocked(fd, no_lock);
+    // As in Add. The table is read only once the option is known to be off
+    // (with it, only under the lock).
+    if (ABSL_PREDICT_TRUE(!any_thread_)) {
+      if (Entry* const entry = table_.Find(fd);
+          ABSL_PREDICT_TRUE(entry != nullptr)) {
+        if constexpr (kInlineChanges) {
+          derived().DelInline(*entry);
+          return absl::OkStatus();
+        } else {
+          return derived().DelFromKernel(fd, *entry, no_lock_);
+        }
+      }
+    }
+    return DelOutOfLine(fd);
   }
 
-  ABSL_ATTRIBUTE_NOINLINE absl::Status DelLocked(int fd) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    return DelUnlocked(fd, lock);
+  // Del where its common path declined: the lock, a missing registration.
+  ABSL_ATTRIBUTE_NOINLINE absl::Status DelOutOfLine(int fd) {
+    if (any_thread_) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      return DelUnlocked(fd, lock);
+    }
+    return DelUnlocked(fd, no_lock_);
   }
 
   // Del under `lock`, the table lock (or, without the option, none).
@@ -257,12 +330,18 @@ class PollerBase : public Poller {
 
   Derived& derived() { return static_cast<Derived&>(*this); }
 
-  // kInterestBits, less kPriority where the backend has no priority.
-  const Events accepted_interest_ =
-      supports_priority() ? kInterestBits : kInterestBits & ~Events::kPriority;
+  // The bits AcceptsInterest() refuses: all but kInterestBits, and
+  // kPriority where the backend has no priority. Kept complemented, so that
+  // the test is one AND with memory.
+  const Events refused_interest_ = ~(
+      supports_priority() ? kInterestBits : kInterestBits & ~Events::kPriority);
   bool any_thread_ = false;
   mutable std::mutex mutex_;
   std::thread::id waiter_;  // guarded by mutex_
+  // Owns nothing: DelFromKernel's lock without the option, which no
+  // backend then releases or takes (a member, so that Del builds and
+  // destroys no lock object around the call).
+  std::unique_lock<std::mutex> no_lock_;
 };
 
 }  // namespace internal

@@ -93,8 +93,10 @@ class RegistrationTable {
   // kqueue), 64 for io_uring's: aligned to its size, so an entry never
   // straddles a cache line and &entries_[fd] is one shift and one add.
   struct alignas(kEntryBytes) Entry {
-    // registration.fd is -1 while the fd number is not registered. First,
-    // and laid out as an EventObject: a result is its first 16 bytes.
+    // registration.fd is -1 while the fd number is not registered (its
+    // other fields are then the last registration's, and mean nothing).
+    // First, and laid out as an EventObject: a result is its first 16
+    // bytes.
     Registration registration;
     // The fd's place in the result batch: the batch's epoch in the high 32
     // bits, the index in the low 32; current only while the epoch is the
@@ -127,7 +129,7 @@ class RegistrationTable {
 
   // Null when `fd` is not registered.
   Entry* Find(int fd) {
-    if (static_cast<std::size_t>(fd) >= entries_.size()) return nullptr;
+    if (!Reached(fd)) return nullptr;  // a negative fd too
     Entry& entry = entries_[static_cast<std::size_t>(fd)];
     return entry.registered() ? &entry : nullptr;
   }
@@ -139,23 +141,21 @@ class RegistrationTable {
   // reaches `fd` (a registered fd's entry, say).
   Entry& At(int fd) { return entries_[static_cast<std::size_t>(fd)]; }
 
+  // Whether the table reaches fd number `fd` (false for a negative one):
+  // Reach() then allocates nothing. One comparison with a member (reach_),
+  // not the vector's end less its start.
+  bool Reached(int fd) const { return static_cast<std::size_t>(fd) < reach_; }
+
   // Whether `fd` is one the table reaches and has no registration for: true
   // only for an fd add may take without growing the table.
-  // Whether the table reaches fd number `fd` (>= 0): Reach() then
-  // allocates nothing.
-  bool Reached(int fd) const {
-    return static_cast<std::size_t>(fd) < entries_.size();
-  }
-
   bool Vacant(int fd) const {
-    return static_cast<std::size_t>(fd) < entries_.size() &&
-           !entries_[static_cast<std::size_t>(fd)].registered();
+    return Reached(fd) && !entries_[static_cast<std::size_t>(fd)].registered();
   }
 
   // The State the fd number keeps, registered or not; null if the table
   // never reached it (a State{} then).
   const State* KeptState(int fd) const {
-    if (static_cast<std::size_t>(fd) >= entries_.size()) return nullptr;
+    if (!Reached(fd)) return nullptr;
     return &entries_[static_cast<std::size_t>(fd)].state;
   }
 
@@ -165,27 +165,38 @@ class RegistrationTable {
   // backend reaches it before it hands the kernel the user data.
   void Reach(int fd) {
     const auto index = static_cast<std::size_t>(fd);
-    if (index >= entries_.size()) {
+    if (index >= reach_) {
       // Geometric growth: adds of ascending fds stay amortised O(1).
       entries_.resize(std::max(index + 1, entries_.size() * 2));
+      reach_ = entries_.size();
     }
   }
 
-  // Precondition: CheckAdd() passed. May allocate (Reach(ev.fd)); never
-  // called from wait(). Keeps the fd number's State.
+  // Precondition: `fd` is not registered. Keeps only the interest bits of
+  // ev.events. May allocate (Reach(ev.fd)); never called from wait(). Keeps
+  // the fd number's State.
   Entry& Insert(const EventObject& ev, Trigger trigger) {
     Reach(ev.fd);
-    return InsertReached(ev, trigger);
+    Entry& entry = InsertReached(ev, trigger);
+    entry.registration.interest = Interest(ev.events);
+    return entry;
   }
 
   // Insert() without the growth check, for an fd the table reaches
-  // already (PollerBase::Add reaches every fd it hands a backend).
+  // already (PollerBase::Add reaches every fd it hands a backend), and
+  // without masking the interest: precondition, CheckAdd() passed, so
+  // ev.events holds interest bits only.
   Entry& InsertReached(const EventObject& ev, Trigger trigger) {
     const auto index = static_cast<std::size_t>(ev.fd);
     Entry& entry = entries_[index];
-    entry.registration =
-        Registration{ev.fd, ev.kind, Interest(ev.events), trigger, ev.token};
-    entry.batch_position = 0;
+    // The fd, kind, interest and token are where an EventObject has them
+    // (the static_asserts above): one 16-byte copy, then the trigger byte,
+    // rather than a Registration assembled field by field.
+    std::memcpy(static_cast<void*>(&entry.registration), &ev,
+                sizeof(EventObject));
+    entry.registration.trigger = trigger;
+    // No batch_position store: Erase() leaves none current (see there), so
+    // the number's last position is already one no batch has.
     ++size_;
     return entry;
   }
@@ -206,11 +217,22 @@ class RegistrationTable {
 
   // The same for a registered entry the caller has already found.
   void Erase(Entry& entry, bool scrub = true) {
-    if (scrub && InBatch(entry)) {
-      batch_[BatchIndex(entry)] =
-          EventObject{-1, EventKind::kServer, Events::kNone, 0};
+    if (ABSL_PREDICT_FALSE(InBatch(entry))) {
+      if (scrub) {
+        batch_[BatchIndex(entry)] =
+            EventObject{-1, EventKind::kServer, Events::kNone, 0};
+      }
+      // Forgotten here, where it is rarely current, rather than on every
+      // Insert(): a later registration of the number must not scrub this
+      // batch's result (another fd's, if this one was scrubbed). A position
+      // that is not current stays so: epochs only grow, and ResetEpochs()
+      // forgets them all.
+      entry.batch_position = 0;
     }
-    entry.registration = Registration{};
+    // Only the fd: the rest of the registration is read only while it is
+    // registered (registered() first, or Find()), and the next Insert()
+    // writes all of it.
+    entry.registration.fd = -1;
     --size_;
   }
 
@@ -401,6 +423,7 @@ class RegistrationTable {
   }
 
   std::vector<Entry> entries_;  // indexed by fd
+  std::size_t reach_ = 0;       // entries_.size(), for Reached()
   std::size_t size_ = 0;
   std::vector<EventObject> batch_;  // max_events long, reused by every wait
   std::size_t batch_size_ = 0;

@@ -24,7 +24,6 @@
 #include "event/event.h"
 
 namespace pollio {
-namespace {
 
 // ppoll(2): Linux, FreeBSD 11+, OpenBSD 5.4+, NetBSD 10+, DragonFly 4.6+.
 // macOS has none, and gets poll(2) with millisecond timeouts.
@@ -32,14 +31,6 @@ namespace {
     defined(__NetBSD__) || defined(__DragonFly__)
 #define POLLIO_HAVE_PPOLL 1
 #endif
-
-// Every trigger but kEdge: poll(2) reports levels only.
-constexpr unsigned kPollTriggers =
-    1u << static_cast<unsigned>(Trigger::kLevel) |
-    1u << static_cast<unsigned>(Trigger::kOneshot) |
-    1u << static_cast<unsigned>(Trigger::kExclusive);
-
-}  // namespace
 
 absl::StatusOr<std::unique_ptr<PollPoller>> PollPoller::Create(
     PollerOptions options) {
@@ -58,13 +49,12 @@ absl::StatusOr<std::unique_ptr<PollPoller>> PollPoller::Create(
 }
 
 PollPoller::PollPoller(internal::WakeFd wake_fd, int max_events)
-    : PollerBase(Backend::kPoll, kPollTriggers | kPriorityInterest, max_events),
+    : PollerBase(Backend::kPoll, kCapabilities, max_events),
       wake_fd_(std::move(wake_fd)) {
   pollfds_.push_back(pollfd{wake_fd_.read_fd(), POLLIN, 0});
 }
 
-absl::Status PollPoller::AddToKernelChecked(const EventObject& ev,
-                                            Trigger trigger) {
+absl::Status PollPoller::AddToKernel(const EventObject& ev, Trigger trigger) {
   if (check_fd_on_add_ && ::fcntl(ev.fd, F_GETFD) < 0) {
     return internal::ErrnoError(errno, "fcntl", "F_GETFD", ev.fd);
   }
@@ -78,6 +68,7 @@ absl::Status PollPoller::AddToKernelChecked(const EventObject& ev,
   }
   if (pollfds_stale_) Rebuild();  // slots are meaningful again
   AppendSlot(ev, trigger);
+  table_.At(ev.fd).state.disarmed = false;
   return absl::OkStatus();
 }
 
@@ -96,8 +87,8 @@ absl::Status PollPoller::ModifyInKernel(const EventObject& ev,
   return absl::OkStatus();
 }
 
-absl::Status PollPoller::DelFromKernelChecked(
-    Entry& entry, std::unique_lock<std::mutex>& lock) {
+absl::Status PollPoller::DelFromKernel(int /*fd*/, Entry& entry,
+                                       std::unique_lock<std::mutex>& lock) {
   if (in_poll_) {
     // ppoll holds a reference to every file it polls until it returns, so
     // the caller's close would release nothing: wake the waiter and return
@@ -108,7 +99,7 @@ absl::Status PollPoller::DelFromKernelChecked(
     poll_returned_.wait(lock, [&] { return poll_round_ != round; });
     return absl::OkStatus();
   }
-  Rebuild();  // stale: slots are meaningful again
+  if (pollfds_stale_) Rebuild();  // slots are meaningful again
   RemoveSlot(entry);
   return absl::OkStatus();
 }
@@ -195,6 +186,8 @@ bool PollPoller::Collect(int ready) {
   // first slot to there: two plain runs over the array, which stop as soon
   // as every ready slot has been seen. poll(2) reports each fd (one slot)
   // once per call, readable and writable merged: no merge check.
+  // Dels since the last scan may have left next_scan_ past the end.
+  if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
   Table::Filler batch(table_);
   pollfd* const slots = pollfds_.data();
   pollfd* slot = slots + next_scan_;
@@ -224,7 +217,7 @@ bool PollPoller::Collect(int ready) {
       batch.AddFirst(entry, internal::FromPollResult(
                                 static_cast<unsigned short>(slot->revents)));
       if (ABSL_PREDICT_FALSE(entry.registration.trigger == Trigger::kOneshot)) {
-        slot->fd = ~fd;
+        slot->fd = DisarmedFd(fd);
         entry.state.disarmed = true;
       }
     }
@@ -245,7 +238,7 @@ void PollPoller::Rebuild() {
     const int fd = entry.registration.fd;
     entry.state.slot = static_cast<std::uint32_t>(pollfds_.size());
     pollfds_.push_back(pollfd{
-        entry.state.disarmed ? ~fd : fd,
+        entry.state.disarmed ? DisarmedFd(fd) : fd,
         static_cast<short>(internal::ToPollMask(entry.registration.interest)),
         0});
   });

@@ -81,10 +81,13 @@ namespace pollio {
 // PollPoller's per-fd state in the registration table.
 struct PollState {
   std::uint32_t slot = 0;  // index of the fd's pollfd in pollfds_
-  bool disarmed = false;   // a oneshot that fired (its slot holds ~fd)
+  // A oneshot that fired (its slot holds DisarmedFd(fd)). Kept current
+  // only with registration from any thread, for Rebuild().
+  bool disarmed = false;
 };
 
-class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
+class PollPoller final : public internal::PollerBase<PollPoller, PollState,
+                                                     /*kInlineChanges=*/true> {
  public:
   // PollPoller::Create()
   //
@@ -96,33 +99,53 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   ~PollPoller() override = default;
 
  private:
-  friend class internal::PollerBase<PollPoller, PollState>;
+  friend class internal::PollerBase<PollPoller, PollState, true>;
 
   PollPoller(internal::WakeFd wake_fd, int max_events);
 
-  // AddToKernel and DelFromKernel are inline (below the class), so that
-  // their common case compiles into PollerBase's Add and Del: one function
-  // per add or del rather than two, each pushing and popping its registers
-  // around a few stores. The *Checked functions take the rarer cases: the
-  // fcntl check of each added fd, another thread's change during a poll, a
-  // stale array.
+  // Every trigger but kEdge (poll(2) reports levels only), and kPriority.
+  // A constant, for PollerBase's inline add.
+  static constexpr unsigned kCapabilities =
+      1u << static_cast<unsigned>(Trigger::kLevel) |
+      1u << static_cast<unsigned>(Trigger::kOneshot) |
+      1u << static_cast<unsigned>(Trigger::kExclusive) | kPriorityInterest;
+
+  // PollerBase's inline changes (kInlineChanges), inline below the class,
+  // so that they compile into PollerBase's Add and Del, and through those
+  // into a caller of PollPoller, with no call. The base calls them only
+  // without registration from any thread, so no poll is under way and the
+  // array is current; CanAddInline leaves out the fcntl check of each added
+  // fd and a full array, so that AppendSlot's push_back cannot reallocate
+  // there.
+  bool CanAddInline() const {
+    return !check_fd_on_add_ && pollfds_.size() != pollfds_.capacity();
+  }
+  void AddInline(const EventObject& ev, Trigger trigger) {
+    // state.disarmed is left as it was: only Rebuild() reads it, and only
+    // registration from any thread, fixed at Create, ever rebuilds.
+    AppendSlot(ev, trigger);
+  }
+  void DelInline(Entry& entry) { RemoveSlot(entry); }
+  // Every other add and del: the fcntl check, a full array, and every
+  // change with registration from any thread (another thread's change
+  // during a poll, a stale array).
   absl::Status AddToKernel(const EventObject& ev, Trigger trigger);
-  ABSL_ATTRIBUTE_NOINLINE absl::Status AddToKernelChecked(const EventObject& ev,
-                                                          Trigger trigger);
   absl::Status ModifyInKernel(const EventObject& ev, Trigger trigger);
   absl::Status DelFromKernel(int fd, Entry& entry,
                              std::unique_lock<std::mutex>& lock);
-  ABSL_ATTRIBUTE_NOINLINE absl::Status DelFromKernelChecked(
-      Entry& entry, std::unique_lock<std::mutex>& lock);
-  // A new last slot for `ev`, and its registration. The array is current.
+  // A new last slot for `ev`, and its registration, but for
+  // state.disarmed. The array is current.
   void AppendSlot(const EventObject& ev, Trigger trigger);
   // Swaps the last slot into `entry`'s and forgets the registration. The
   // array is current.
   void RemoveSlot(Entry& entry);
-  // A disarmed slot holds ~fd (negative, so poll(2) skips it; ~~fd == fd).
-  static int SlotFd(const pollfd& slot) {
-    return slot.fd < 0 ? ~slot.fd : slot.fd;
+  // A disarmed slot holds the fd with the sign bit set: negative, so
+  // poll(2) skips it, and one AND gives the fd back, where ~fd would take a
+  // test or a shift and an XOR (del reads it for every slot it moves).
+  static int DisarmedFd(int fd) {
+    return static_cast<int>(static_cast<unsigned>(fd) | 0x80000000u);
   }
+  static int SlotFd(const pollfd& slot) { return slot.fd & 0x7fffffff; }
   absl::StatusOr<absl::Span<const EventObject>> Wait(
       absl::Duration timeout, const sigset_t* mask) override;
   absl::Status Wake() override;
@@ -144,7 +167,9 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   bool check_fd_on_add_ = true;  // PollerOptions::check_fd_on_add
   internal::WakeFd wake_fd_;
   std::vector<pollfd> pollfds_;  // [0] is the wake fd
-  std::size_t next_scan_ = 1;    // where the next result scan starts
+  // Where the next result scan starts; past the end after dels, until the
+  // next scan (Collect) starts from 1 instead.
+  std::size_t next_scan_ = 1;
 
   // Registration from any thread (all guarded by the table lock, but
   // user_wake_). The waiter is inside ppoll with the array.
@@ -155,48 +180,28 @@ class PollPoller final : public internal::PollerBase<PollPoller, PollState> {
   std::atomic<bool> user_wake_{false};  // wake() as opposed to a change
 };
 
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::AddToKernel(
-    const EventObject& ev, Trigger trigger) {
-  // A full array, too, so that AppendSlot's push_back cannot reallocate
-  // here: the common path then makes no call.
-  if (ABSL_PREDICT_FALSE(check_fd_on_add_ || in_poll_ || pollfds_stale_ ||
-                         pollfds_.size() == pollfds_.capacity())) {
-    return AddToKernelChecked(ev, trigger);
-  }
-  AppendSlot(ev, trigger);
-  return absl::OkStatus();
-}
-
-ABSL_ATTRIBUTE_ALWAYS_INLINE inline absl::Status PollPoller::DelFromKernel(
-    int /*fd*/, Entry& entry, std::unique_lock<std::mutex>& lock) {
-  if (ABSL_PREDICT_FALSE(in_poll_ || pollfds_stale_)) {
-    return DelFromKernelChecked(entry, lock);
-  }
-  RemoveSlot(entry);
-  return absl::OkStatus();
-}
-
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::AppendSlot(
     const EventObject& ev, Trigger trigger) {
   const std::size_t slot = pollfds_.size();
   pollfds_.push_back(pollfd{
       ev.fd, static_cast<short>(internal::ToPollMaskByTable(ev.events)), 0});
-  Entry& entry = table_.InsertReached(ev, trigger);
-  entry.state.slot = static_cast<std::uint32_t>(slot);
-  entry.state.disarmed = false;  // the fd number's last registration's
+  // state.disarmed is the caller's: the fd number's last registration's
+  // until then.
+  table_.InsertReached(ev, trigger).state.slot =
+      static_cast<std::uint32_t>(slot);
 }
 
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline void PollPoller::RemoveSlot(Entry& entry) {
-  const std::size_t slot = entry.state.slot;
-  const std::size_t last = pollfds_.size() - 1;
-  if (slot != last) {
-    pollfds_[slot] = pollfds_[last];
-    // The last slot's fd is registered, so the table reaches it.
-    table_.At(SlotFd(pollfds_[slot])).state.slot =
-        static_cast<std::uint32_t>(slot);
-  }
+  // The last slot moves into the hole, without a test for the hole being
+  // the last slot: then the copy and the index store rewrite what is
+  // already there (the fd's own slot and index).
+  pollfd* const hole = pollfds_.data() + entry.state.slot;
+  *hole = pollfds_.back();
+  // The last slot's fd is registered, so the table reaches it.
+  table_.At(SlotFd(*hole)).state.slot = entry.state.slot;
   pollfds_.pop_back();
-  if (next_scan_ >= pollfds_.size()) next_scan_ = 1;
+  // next_scan_ may now be past the end: Collect() brings it back before it
+  // scans, once per wait rather than once per del.
   table_.Erase(entry, MayScrubBatch());
 }
 
