@@ -169,7 +169,7 @@
 //   Off by default: without the option no lock is taken, and the
 //   single-threaded hot path is unchanged; with it, a single-threaded loop
 //   pays the uncontended lock: 1 to 3 instructions per event when a wait
-//   returns about 100, and 140 to 300 per wait
+//   returns about 100, and 160 to 310 per wait
 //   (`tools/bench/callgrind.sh pollio_epoll pollio_epoll_any_thread ...`;
 //   figures in docs/runtime.md).
 
