@@ -142,10 +142,20 @@ void RunSetup(SetupCall& call) {
   }
 }
 
-#ifdef ABSL_HAVE_THREAD_SANITIZER
+// liburing makes its system calls itself (no errno) on these; elsewhere it
+// goes through libc's syscall(), whose errno the bare thread below would
+// share with the waiting caller.
+#if defined(__x86_64__) || defined(__aarch64__) || \
+    (defined(__riscv) && __riscv_xlen == 64)
+#define POLLIO_URING_BARE_SETUP_THREAD 1
+#endif
+
+#if defined(ABSL_HAVE_THREAD_SANITIZER) || \
+    !defined(POLLIO_URING_BARE_SETUP_THREAD)
 
 // ThreadSanitizer takes a clone(2) for a fork and cannot follow a thread it
-// did not start, so its builds set up on an ordinary pthread.
+// did not start, so its builds set up on an ordinary pthread, as builds for
+// architectures where liburing's system calls set errno do.
 bool RunSetupOnOwnThread(SetupCall& call) {
   pthread_t thread;
   void* (*run)(void*) = [](void* argument) -> void* {
@@ -166,10 +176,11 @@ bool RunSetupOnOwnThread(SetupCall& call) {
 // write: cancellation points, atomics). The thread shares the caller's
 // thread-local storage, which is safe because it only runs RunSetup:
 // liburing's set-up makes its system calls itself and touches neither errno
-// nor anything else thread-local. It starts with every signal blocked, so
-// none is delivered to it, and the kernel clears `thread_id` and wakes the
-// futex on it when the thread has exited (CLONE_CHILD_CLEARTID), which is
-// what pthread_join waits for too.
+// nor anything else thread-local. It starts with every signal blocked
+// (but the two glibc keeps for itself, which it sends only to threads it
+// knows of), so none is delivered to it, and the kernel clears `thread_id` and
+// wakes the futex on it when the thread has exited (CLONE_CHILD_CLEARTID),
+// which is what pthread_join waits for too.
 bool RunSetupOnOwnThread(SetupCall& call) {
   constexpr std::size_t kStackBytes = std::size_t{256} << 10;
   const std::size_t guard_bytes = static_cast<std::size_t>(::getpagesize());
@@ -208,7 +219,7 @@ bool RunSetupOnOwnThread(SetupCall& call) {
   return started;
 }
 
-#endif  // ABSL_HAVE_THREAD_SANITIZER
+#endif  // ABSL_HAVE_THREAD_SANITIZER || !POLLIO_URING_BARE_SETUP_THREAD
 
 // Whether the setup ran on a thread of its own (false: on the caller's,
 // because no thread could be started).
@@ -729,7 +740,12 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
         }
         if (relieved_timeout == absl::ZeroDuration()) blocking = false;
       }
-      if (removal_waiters_ > 0) {
+      // Another thread's del returns once its cancel is in the kernel's
+      // hands, so only when every handed-over removal is queued: one that
+      // backpressure left unqueued waits for a later round or wait, with
+      // its del. A flush that fails leaves the cancels queued for the enter
+      // just below, in this same round.
+      if (removal_waiters_ > 0 && pending_removals_.empty()) {
         (void)FlushRemovals(ring_.ring_fd);
         ++flush_round_;
         removals_flushed_.notify_all();

@@ -146,7 +146,9 @@
 // count, so a single-threaded process stays single-threaded and its reads,
 // writes and mallocs keep glibc's single-threaded paths (a pthread would
 // cost each read or write about 45 instructions for good); builds with
-// ThreadSanitizer, which cannot follow such a thread, use a pthread. The
+// ThreadSanitizer, which cannot follow such a thread, and for machines
+// other than x86-64, AArch64 and RISC-V 64, where liburing's system calls
+// set errno, use a pthread. The
 // destructor announces the interruption for the owner thread
 // (backends/internal/teardown_interrupt.h), whose epoll waits then block in
 // a restartable ppoll for about a second; poll (ppoll) and
