@@ -74,6 +74,12 @@ absl::Status UnsupportedTrigger(std::string_view method, int fd,
 absl::Status UnsupportedPriority(std::string_view method, int fd,
                                  Backend backend);
 
+// The interest bits an add or modify refuses: all but kInterestBits, and
+// kPriority where the backend has no priority.
+constexpr Events RefusedInterest(bool priority) {
+  return ~(priority ? kInterestBits : kInterestBits & ~Events::kPriority);
+}
+
 template <typename Derived, typename State, bool kInlineChanges = false>
 class PollerBase : public Poller {
  public:
@@ -207,9 +213,8 @@ class PollerBase : public Poller {
   // arguments are constants too.
   bool PassesInline(const EventObject& ev, Trigger trigger) const {
     constexpr unsigned kCapabilities = Derived::kCapabilities;
-    constexpr Events kRefused = ~((kCapabilities & kPriorityInterest) != 0
-                                      ? kInterestBits
-                                      : kInterestBits & ~Events::kPriority);
+    constexpr Events kRefused =
+        RefusedInterest((kCapabilities & kPriorityInterest) != 0);
     const auto value = static_cast<unsigned>(trigger);
     return table_.Vacant(ev.fd) && ev.events != Events::kNone &&
            (ev.events & kRefused) == Events::kNone && value < 8 &&
@@ -330,11 +335,9 @@ class PollerBase : public Poller {
 
   Derived& derived() { return static_cast<Derived&>(*this); }
 
-  // The bits AcceptsInterest() refuses: all but kInterestBits, and
-  // kPriority where the backend has no priority. Kept complemented, so that
-  // the test is one AND with memory.
-  const Events refused_interest_ = ~(
-      supports_priority() ? kInterestBits : kInterestBits & ~Events::kPriority);
+  // The bits AcceptsInterest() refuses, kept so (rather than the accepted
+  // ones) that the test is one AND with memory.
+  const Events refused_interest_ = RefusedInterest(supports_priority());
   bool any_thread_ = false;
   mutable std::mutex mutex_;
   std::thread::id waiter_;  // guarded by mutex_

@@ -206,14 +206,12 @@ bool RunSetupOnOwnThread(SetupCall& call) {
     started = ::clone(run, stack + kStackBytes, kThreadFlags, &call, &thread_id,
                       nullptr, &thread_id) != -1;
     ::pthread_sigmask(SIG_SETMASK, &caller_signals, nullptr);
-    const int saved_errno = errno;
     while (started) {
       const pid_t running = __atomic_load_n(&thread_id, __ATOMIC_ACQUIRE);
       if (running == 0) break;
       ::syscall(SYS_futex, &thread_id, FUTEX_WAIT, running, nullptr, nullptr,
                 0);
     }
-    errno = saved_errno;
   }
   ::munmap(mapping, guard_bytes + kStackBytes);
   return started;
@@ -687,11 +685,9 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     }
   }
   if (HasPendingRequests()) {
-    if (absl::Status status = QueuePendingRequests(); !status.ok()) {
-      if (absl::Status relieved = RelieveBackpressure(status, &timeout);
-          !relieved.ok()) {
-        return relieved;
-      }
+    if (absl::Status status = QueuePendingRequestsOrRelieve(&timeout);
+        !status.ok()) {
+      return status;
     }
   }
   // Completions already here (del leaves its cancellations behind) come
@@ -724,14 +720,12 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
       // Changes other threads handed over; their dels wait for the cancels.
       // Tested first, as before the loop: most rounds find none.
       if (HasPendingRequests()) {
-        // Backpressure is relieved as before the loop; if the queue stays
-        // backed up, this round does not block.
+        // As before the loop; if the queue stays backed up, this round does
+        // not block.
         absl::Duration relieved_timeout = timeout;
-        absl::Status status = QueuePendingRequests();
-        if (!status.ok()) {
-          status = RelieveBackpressure(status, &relieved_timeout);
-        }
-        if (!status.ok()) {
+        if (absl::Status status =
+                QueuePendingRequestsOrRelieve(&relieved_timeout);
+            !status.ok()) {
           // Results reaped already are returned, not dropped with the error
           // (a spent oneshot or edge would be lost for good); what failed to
           // queue stays handed over for the next wait.
@@ -825,6 +819,13 @@ absl::StatusOr<absl::Span<const EventObject>> UringPoller::Wait(
     SignalNestedEventfdIfBehind();
   }
   return table_.batch();
+}
+
+absl::Status UringPoller::QueuePendingRequestsOrRelieve(
+    absl::Duration* timeout) {
+  absl::Status status = QueuePendingRequests();
+  if (status.ok()) return status;
+  return RelieveBackpressure(status, timeout);
 }
 
 absl::Status UringPoller::RelieveBackpressure(const absl::Status& status,

@@ -371,11 +371,15 @@ class UringPoller final : public internal::PollerBase<UringPoller, UringState> {
     return !wake_poll_armed_ || !pending_removals_.empty() ||
            !pending_polls_.empty();
   }
-  // wait() when QueuePendingRequests() failed with `status`: OK to go on
-  // (EBUSY or EAGAIN, relieved by reaping; `timeout` zero if not enough),
-  // else the error to return. Out of line: wait's fast path never calls it.
-  ABSL_ATTRIBUTE_NOINLINE absl::Status RelieveBackpressure(
-      const absl::Status& status, absl::Duration* timeout);
+  // wait()'s QueuePendingRequests(): OK to go on (queued, or EBUSY or
+  // EAGAIN relieved by reaping, with `timeout` made zero if that was not
+  // enough), else the error to return. Out of line: a wait with nothing
+  // pending never calls it.
+  ABSL_ATTRIBUTE_NOINLINE absl::Status QueuePendingRequestsOrRelieve(
+      absl::Duration* timeout);
+  // Its relief, when QueuePendingRequests() failed with `status`.
+  absl::Status RelieveBackpressure(const absl::Status& status,
+                                   absl::Duration* timeout);
 
   io_uring ring_{};
   RingOptions ring_options_;  // as Create got them, for AfterFork()
