@@ -11,14 +11,19 @@
 // idle (ns/wait), wake (ns per one-way wake). In Google Benchmark mode the
 // reported time of each benchmark is that per-unit figure (manual time).
 // --summary runs the contenders interleaved, A B C A B C ..., for --rounds
-// rounds, each sample on a fresh thread followed by a 40 ms pause, and prints
-// one table of medians with ratios to the raw loop of the same kernel API and
-// to libev: on a noisy machine only ratios from one run mean anything.
+// rounds (each round starting one contender later), each sample on a fresh
+// thread (pinned to one CPU with --cpu=K) followed by a 40 ms pause, and
+// prints one table: the median time of each contender, and the median over
+// the rounds of its ratio to the raw loop of the same kernel API in the same
+// round (with the middle half of those ratios, the run's own noise) and to
+// libev. On a noisy machine only ratios from one run mean anything.
 //
 // chain's largest size is 9,900 socketpairs, not 10,000: 10,000 pairs are
 // 20,000 fds, the hard RLIMIT_NOFILE of the machines this runs on, which
 // leaves none for the pollers themselves.
 
+#include <pthread.h>
+#include <sched.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -198,11 +203,34 @@ double Median(std::vector<double> values) {
                                 : (values[middle - 1] + values[middle]) / 2.0;
 }
 
-int RunSummary(int rounds, const std::string& only) {
+// The value below which `fraction` of the sorted `values` lie (nearest rank).
+double Quantile(std::vector<double> values, double fraction) {
+  std::sort(values.begin(), values.end());
+  const std::size_t rank = static_cast<std::size_t>(
+      fraction * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(rank, values.size() - 1)];
+}
+
+// Runs `body` on a thread of its own, pinned to `cpu` when it is not -1.
+void RunOnFreshThread(int cpu, const std::function<void()>& body) {
+  std::thread thread([&] {
+    if (cpu >= 0) {
+      cpu_set_t set;
+      CPU_ZERO(&set);
+      CPU_SET(cpu, &set);
+      pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+    }
+    body();
+  });
+  thread.join();
+}
+
+int RunSummary(int rounds, const std::string& only, int cpu) {
   const std::vector<Contender> contenders = AllContenders();
   std::printf(
-      "| workload | contender | median ns | vs raw loop | vs libev |\n"
-      "|---|---|---:|---:|---:|\n");
+      "| workload | contender | median ns | vs raw loop | middle half | "
+      "vs libev |\n"
+      "|---|---|---:|---:|---:|---:|\n");
   for (const Workload& workload : AllWorkloads()) {
     if (!only.empty() && workload.name.find(only) == std::string::npos) {
       continue;
@@ -215,7 +243,12 @@ int RunSummary(int rounds, const std::string& only) {
     }
     std::map<std::string, std::vector<double>> samples;
     for (int round = 0; round < rounds; ++round) {
-      for (const Contender& contender : contenders) {
+      // Each round starts one contender later than the last, so that no
+      // contender always runs just after the same neighbour.
+      for (std::size_t i = 0; i < contenders.size(); ++i) {
+        const Contender& contender =
+            contenders[(i + static_cast<std::size_t>(round)) %
+                       contenders.size()];
         // Each sample on a thread of its own, then a pause, so that no
         // contender's teardown lands in the next one's clock: an io_uring
         // ring's exit runs in a kernel worker 15-30 ms after it is closed
@@ -223,20 +256,50 @@ int RunSummary(int rounds, const std::string& only) {
         // waits in ppoll on a thread that tore down a UringPoller for about
         // a second after (backends/uring/uring_poller.h, "Teardown").
         double sample = 0;
-        std::thread([&] { sample = workload.run(contender, fixture); }).join();
+        RunOnFreshThread(cpu,
+                         [&] { sample = workload.run(contender, fixture); });
         samples[contender.name].push_back(sample);
         std::this_thread::sleep_for(std::chrono::milliseconds(40));
       }
     }
-    std::map<std::string, double> median;
-    for (const auto& [name, values] : samples) median[name] = Median(values);
+    // The ratio to the raw loop is taken within each round, where the two
+    // samples are seconds apart, and then the median over the rounds: the
+    // machine's drift over a run (a factor of 1.5 on a busy host) moves both
+    // samples of a round together and cancels out.
+    const auto ratios = [&](const std::string& name,
+                            const std::string& baseline) {
+      std::vector<double> values;
+      const std::vector<double>& mine = samples[name];
+      const std::vector<double>& theirs = samples[baseline];
+      for (std::size_t round = 0; round < mine.size(); ++round) {
+        values.push_back(mine[round] / theirs[round]);
+      }
+      return values;
+    };
     for (const Contender& contender : contenders) {
-      const double ns = median[contender.name];
+      const double ns = Median(samples[contender.name]);
       const std::string raw = std::string(contender.api) + "_raw";
-      const double vs_raw = median.count(raw) ? ns / median[raw] : 0;
-      const double vs_libev = median.count("libev") ? ns / median["libev"] : 0;
-      std::printf("| %s | %s | %.0f | %.2f | %.2f |\n", workload.name.c_str(),
-                  contender.name, ns, vs_raw, vs_libev);
+      std::string vs_raw = "-";
+      std::string middle_half = "-";
+      if (samples.count(raw)) {
+        const std::vector<double> to_raw = ratios(contender.name, raw);
+        char text[64];
+        std::snprintf(text, sizeof(text), "%.2f", Median(to_raw));
+        vs_raw = text;
+        std::snprintf(text, sizeof(text), "%.2f-%.2f", Quantile(to_raw, 0.25),
+                      Quantile(to_raw, 0.75));
+        middle_half = text;
+      }
+      std::string vs_libev = "-";
+      if (samples.count("libev")) {
+        char text[32];
+        std::snprintf(text, sizeof(text), "%.2f",
+                      Median(ratios(contender.name, "libev")));
+        vs_libev = text;
+      }
+      std::printf("| %s | %s | %.0f | %s | %s | %s |\n", workload.name.c_str(),
+                  contender.name, ns, vs_raw.c_str(), middle_half.c_str(),
+                  vs_libev.c_str());
     }
     std::fflush(stdout);
   }
@@ -335,6 +398,7 @@ int main(int argc, char** argv) {
   int churn_fds = 1000;
   bool summary = false;
   bool list = false;
+  int cpu = -1;
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -344,6 +408,8 @@ int main(int argc, char** argv) {
       list = true;
     } else if (arg.rfind("--rounds=", 0) == 0) {
       rounds = std::max(1, std::atoi(arg.c_str() + 9));
+    } else if (arg.rfind("--cpu=", 0) == 0) {
+      cpu = std::atoi(arg.c_str() + 6);
     } else if (arg.rfind("--contenders=", 0) == 0) {
       pollio::bench::ContenderFilter() = arg.substr(13);
     } else if (arg.rfind("--only=", 0) == 0) {
@@ -381,7 +447,7 @@ int main(int argc, char** argv) {
     return pollio::bench::RunChurnOnce(churn_contender, churn_rounds,
                                        churn_fds);
   }
-  if (summary) return pollio::bench::RunSummary(rounds, only);
+  if (summary) return pollio::bench::RunSummary(rounds, only, cpu);
   int rest_count = static_cast<int>(rest.size());
   benchmark::Initialize(&rest_count, rest.data());
   pollio::bench::RegisterBenchmarks();
