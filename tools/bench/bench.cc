@@ -218,7 +218,12 @@ void RunOnFreshThread(int cpu, const std::function<void()>& body) {
       cpu_set_t set;
       CPU_ZERO(&set);
       CPU_SET(cpu, &set);
-      pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+      const int error =
+          pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+      if (error != 0) {
+        std::fprintf(stderr, "bench: --cpu=%d: %s (sample not pinned)\n", cpu,
+                     std::strerror(error));
+      }
     }
     body();
   });
@@ -263,9 +268,10 @@ int RunSummary(int rounds, const std::string& only, int cpu) {
       }
     }
     // The ratio to the raw loop is taken within each round, where the two
-    // samples are seconds apart, and then the median over the rounds: the
-    // machine's drift over a run (a factor of 1.5 on a busy host) moves both
-    // samples of a round together and cancels out.
+    // samples are under a second apart, and then the median over the rounds:
+    // the machine's drift over a run (the same raw loop moved 1.6x between
+    // two runs of one afternoon) moves both samples of a round together and
+    // largely cancels out.
     const auto ratios = [&](const std::string& name,
                             const std::string& baseline) {
       std::vector<double> values;
